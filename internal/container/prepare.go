@@ -1,0 +1,250 @@
+// Package container is the imperative shell of bwrap-oci: it reads the
+// bundle, asks the pure translator for a plan, and runs bwrap, newuidmap and
+// the state files around it.
+package container
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"os/user"
+	"path/filepath"
+	"strconv"
+
+	"github.com/bwrap-oci/bwrap-oci/internal/bwrap"
+	"github.com/bwrap-oci/bwrap-oci/internal/idmap"
+	"github.com/bwrap-oci/bwrap-oci/internal/spec"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+)
+
+// Runtime holds the global settings of one invocation.
+type Runtime struct {
+	Root   string // state root
+	Bwrap  string // bwrap binary as given (name or path)
+	Strict bool
+	Warn   func(msg string)
+}
+
+// Prepared is a bundle translated into a plan, ready to run.
+type Prepared struct {
+	Bundle   string
+	Config   *spec.Config
+	Plan     *bwrap.Plan
+	BwrapBin string
+	Features bwrap.Features
+}
+
+// Caller is who runs bwrap-oci.
+type Caller struct {
+	UID, GID uint32
+	Name     string
+	Root     bool
+}
+
+// CurrentCaller describes this process's user.
+func CurrentCaller() Caller {
+	c := Caller{UID: uint32(os.Getuid()), GID: uint32(os.Getgid()), Root: os.Geteuid() == 0}
+	c.Name = userName(c.UID)
+	return c
+}
+
+// userName finds the login name for uid from /etc/passwd without cgo.
+func userName(uid uint32) string {
+	if u, err := user.LookupId(strconv.FormatUint(uint64(uid), 10)); err == nil {
+		return u.Username
+	}
+	return ""
+}
+
+// Prepare loads, validates and translates the bundle's config.
+func (rt *Runtime) Prepare(bundle, configFile string) (*Prepared, error) {
+	abs, err := filepath.Abs(bundle)
+	if err != nil {
+		return nil, err
+	}
+	fi, err := os.Stat(abs)
+	if err != nil {
+		return nil, &spec.Error{File: abs, Msg: "bundle directory does not exist"}
+	}
+	if !fi.IsDir() {
+		return nil, &spec.Error{File: abs, Msg: "bundle is not a directory"}
+	}
+	if configFile == "" {
+		configFile = filepath.Join(abs, "config.json")
+	} else if configFile, err = filepath.Abs(configFile); err != nil {
+		return nil, err
+	}
+	cfg, err := spec.Load(configFile)
+	if err != nil {
+		return nil, err
+	}
+	if err := spec.Validate(cfg); err != nil {
+		return nil, err
+	}
+	s := cfg.Spec
+	rootfs := spec.RootfsPath(abs, s)
+	if fi, err := os.Stat(rootfs); err != nil || !fi.IsDir() {
+		return nil, &spec.Error{File: configFile, Field: "root.path", Msg: fmt.Sprintf("directory %s does not exist", rootfs)}
+	}
+	if rootfs, err = filepath.EvalSymlinks(rootfs); err != nil {
+		return nil, &spec.Error{File: configFile, Field: "root.path", Msg: err.Error()}
+	}
+	caller := CurrentCaller()
+	in := bwrap.Input{Config: cfg, Bundle: abs, Rootfs: rootfs, UID: caller.UID, GID: caller.GID, Root: caller.Root, Host: bwrap.RealHost{}}
+	if userNS, ok := spec.Namespace(s, specs.UserNamespace); (ok && userNS.Path == "") || (!ok && !caller.Root) {
+		var warn string
+		in.UIDMap, in.GIDMap, warn, err = Mappings(caller, s, "/etc/subuid", "/etc/subgid")
+		if err != nil {
+			return nil, &spec.Error{File: configFile, Msg: err.Error()}
+		}
+		if warn != "" {
+			rt.warn(warn)
+		}
+	}
+	bin, err := bwrap.Find(rt.Bwrap)
+	if err != nil {
+		return nil, err
+	}
+	cache := ""
+	if rt.Root != "" {
+		if err := os.MkdirAll(rt.Root, 0o700); err == nil {
+			cache = filepath.Join(rt.Root, ".bwrap-features.json")
+		}
+	}
+	feat, err := bwrap.Probe(bin, cache)
+	if err != nil {
+		return nil, err
+	}
+	in.Features = feat
+	plan, err := bwrap.Translate(in)
+	if err != nil {
+		return nil, err
+	}
+	if err := feat.Check(plan); err != nil {
+		return nil, err
+	}
+	for _, f := range plan.Findings {
+		msg := configFile + ": " + f.String()
+		if rt.Strict && !f.Unknown {
+			return nil, errors.New(msg + " (an error with --strict)")
+		}
+		rt.warn(msg)
+	}
+	if err := checkRlimits(configFile, plan.Rlimits, caller.Root); err != nil {
+		return nil, err
+	}
+	return &Prepared{Bundle: abs, Config: cfg, Plan: plan, BwrapBin: bin, Features: feat}, nil
+}
+
+func (rt *Runtime) warn(msg string) {
+	if rt.Warn != nil {
+		rt.Warn(msg)
+	}
+}
+
+// Mappings decides the id mappings of a new user namespace: the config's,
+// checked against what the caller may map, or the project's rule.
+func Mappings(c Caller, s *specs.Spec, subuid, subgid string) (uids, gids []idmap.Mapping, warning string, err error) {
+	u := s.Process.User
+	conv := func(ms []specs.LinuxIDMapping) []idmap.Mapping {
+		out := make([]idmap.Mapping, len(ms))
+		for i, m := range ms {
+			out[i] = idmap.Mapping{ContainerID: m.ContainerID, HostID: m.HostID, Size: m.Size}
+		}
+		return out
+	}
+	uidRanges, err := idmap.LookupSubID(subuid, c.Name, c.UID)
+	if err != nil {
+		return nil, nil, "", err
+	}
+	gidRanges, err := idmap.LookupSubID(subgid, c.Name, c.GID)
+	if err != nil {
+		return nil, nil, "", err
+	}
+	var l specs.Linux
+	if s.Linux != nil {
+		l = *s.Linux
+	}
+	if len(l.UIDMappings) > 0 {
+		uids = conv(l.UIDMappings)
+		if !c.Root {
+			if err := idmap.Check("linux.uidMappings", uids, c.UID, uidRanges); err != nil {
+				return nil, nil, "", err
+			}
+		}
+	}
+	if len(l.GIDMappings) > 0 {
+		gids = conv(l.GIDMappings)
+		if !c.Root {
+			if err := idmap.Check("linux.gidMappings", gids, c.GID, gidRanges); err != nil {
+				return nil, nil, "", err
+			}
+		}
+	}
+	var missing []string
+	if uids == nil {
+		if len(uidRanges) > 0 {
+			uids = idmap.Rule(u.UID, c.UID, uidRanges[0])
+		} else {
+			uids = idmap.Single(u.UID, c.UID)
+			missing = append(missing, subuid)
+		}
+	}
+	if gids == nil {
+		if len(gidRanges) > 0 {
+			gids = idmap.Rule(u.GID, c.GID, gidRanges[0])
+		} else {
+			gids = idmap.Single(u.GID, c.GID)
+			missing = append(missing, subgid)
+		}
+	}
+	if !idmap.Maps(uids, u.UID) {
+		return nil, nil, "", fmt.Errorf("process.user.uid: %d is not mapped by linux.uidMappings", u.UID)
+	}
+	if !idmap.Maps(gids, u.GID) {
+		return nil, nil, "", fmt.Errorf("process.user.gid: %d is not mapped by linux.gidMappings", u.GID)
+	}
+	for i, g := range u.AdditionalGids {
+		if !idmap.Maps(gids, g) {
+			return nil, nil, "", fmt.Errorf("process.user.additionalGids[%d]: gid %d is not mapped (only %d ids are: add a range for %s to %s)", i, g, total(gids), who(c), subgid)
+		}
+	}
+	if len(missing) > 0 {
+		warning = fmt.Sprintf("no subordinate id range for %s in %v: only your own uid and gid are mapped into the container (add one with `usermod --add-subuids 100000-165535 --add-subgids 100000-165535 %s`)", who(c), missing, who(c))
+	}
+	return uids, gids, warning, nil
+}
+
+func total(ms []idmap.Mapping) uint64 {
+	var n uint64
+	for _, m := range ms {
+		n += uint64(m.Size)
+	}
+	return n
+}
+
+func who(c Caller) string {
+	if c.Name != "" {
+		return c.Name
+	}
+	return strconv.FormatUint(uint64(c.UID), 10)
+}
+
+// checkRlimits refuses limits that cannot be set without privilege before
+// anything is started.
+func checkRlimits(file string, rl []bwrap.Rlimit, root bool) error {
+	if root {
+		return nil
+	}
+	for _, r := range rl {
+		var cur unix.Rlimit
+		if err := unix.Getrlimit(r.Resource, &cur); err != nil {
+			continue
+		}
+		if r.Hard > cur.Max {
+			return &spec.Error{File: file, Field: r.Field + ".hard", Msg: fmt.Sprintf("%d is above your own hard limit %d, which only a privileged user can raise", r.Hard, cur.Max)}
+		}
+	}
+	return nil
+}

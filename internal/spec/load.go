@@ -1,0 +1,182 @@
+// Package spec loads, validates and generates OCI runtime configurations.
+//
+// Everything here is pure except Load's single file read: errors name the
+// file, the JSON field path and what is wrong, on one line.
+package spec
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"sort"
+	"strconv"
+	"strings"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+)
+
+// Error is a problem with one field of one config file.
+type Error struct {
+	File  string // the config file (or bundle) the problem is in
+	Field string // JSON path, e.g. "mounts[2].destination"; empty for whole-file problems
+	Msg   string
+}
+
+func (e *Error) Error() string {
+	switch {
+	case e.File == "" && e.Field == "":
+		return e.Msg
+	case e.File == "":
+		return e.Field + ": " + e.Msg
+	case e.Field == "":
+		return e.File + ": " + e.Msg
+	}
+	return e.File + ": " + e.Field + ": " + e.Msg
+}
+
+// Config is a loaded configuration: the typed spec plus the JSON paths that
+// were present in the file, so that nothing in it can be ignored silently.
+type Config struct {
+	File    string
+	Spec    *specs.Spec
+	Present []string // sorted leaf paths, e.g. "process.args[0]", "linux.sysctl.net.ipv4.ip_forward"
+}
+
+// Load reads and decodes a config file. It does not validate it.
+func Load(file string) (*Config, error) {
+	data, err := os.ReadFile(file)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, &Error{File: file, Msg: "no such file (write one with `bwrap-oci spec`)"}
+		}
+		return nil, &Error{File: file, Msg: strings.TrimPrefix(err.Error(), "open "+file+": ")}
+	}
+	return Parse(file, data)
+}
+
+// Parse decodes config data; file is used in messages only.
+func Parse(file string, data []byte) (*Config, error) {
+	if len(bytes.TrimSpace(data)) == 0 {
+		return nil, &Error{File: file, Msg: "empty file, expected a JSON object"}
+	}
+	var raw any
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	if err := dec.Decode(&raw); err != nil {
+		return nil, jsonError(file, data, err)
+	}
+	if dec.More() {
+		line, col := position(data, dec.InputOffset())
+		return nil, &Error{File: file, Msg: fmt.Sprintf("line %d, column %d: invalid JSON: unexpected data after the top-level object", line, col)}
+	}
+	obj, ok := raw.(map[string]any)
+	if !ok {
+		return nil, &Error{File: file, Msg: "invalid config: the top level must be a JSON object"}
+	}
+	var s specs.Spec
+	if err := json.Unmarshal(data, &s); err != nil {
+		return nil, jsonError(file, data, err)
+	}
+	var present []string
+	leaves("", obj, &present)
+	sort.Strings(present)
+	return &Config{File: file, Spec: &s, Present: present}, nil
+}
+
+func jsonError(file string, data []byte, err error) error {
+	var syn *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &syn):
+		line, col := position(data, syn.Offset)
+		return &Error{File: file, Msg: fmt.Sprintf("line %d, column %d: invalid JSON: %s", line, col, syn.Error())}
+	case errors.As(err, &typ):
+		line, col := position(data, typ.Offset)
+		field := typ.Field
+		if field == "" {
+			field = "(top level)"
+		}
+		return &Error{File: file, Field: field, Msg: fmt.Sprintf("expected %s, found a JSON %s (line %d, column %d)", goTypeName(typ.Type.String()), typ.Value, line, col)}
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		line, col := position(data, int64(len(data)))
+		return &Error{File: file, Msg: fmt.Sprintf("line %d, column %d: invalid JSON: unexpected end of file", line, col)}
+	}
+	return &Error{File: file, Msg: "invalid JSON: " + err.Error()}
+}
+
+// goTypeName turns a Go type into words a config author understands.
+func goTypeName(t string) string {
+	switch {
+	case strings.HasPrefix(t, "[]"):
+		return "an array of " + strings.TrimSuffix(goTypeName(t[2:]), "s") + "s"
+	case strings.HasPrefix(t, "map["):
+		return "an object"
+	case t == "string":
+		return "a string"
+	case t == "bool":
+		return "true or false"
+	case strings.HasPrefix(t, "uint"):
+		return "a non-negative integer (" + t + ")"
+	case strings.HasPrefix(t, "int"):
+		return "an integer (" + t + ")"
+	case strings.HasPrefix(t, "float"):
+		return "a number"
+	case strings.HasPrefix(t, "*"):
+		return goTypeName(t[1:])
+	}
+	return "an object"
+}
+
+// position converts a byte offset into a 1-based line and column.
+func position(data []byte, off int64) (int, int) {
+	if off > int64(len(data)) {
+		off = int64(len(data))
+	}
+	if off < 0 {
+		off = 0
+	}
+	line, col := 1, 1
+	for _, b := range data[:off] {
+		if b == '\n' {
+			line++
+			col = 1
+		} else {
+			col++
+		}
+	}
+	return line, col
+}
+
+// leaves appends the JSON path of every non-empty leaf below v.
+func leaves(prefix string, v any, out *[]string) {
+	switch t := v.(type) {
+	case map[string]any:
+		for k, e := range t {
+			p := k
+			if prefix != "" {
+				p = prefix + "." + k
+			}
+			leaves(p, e, out)
+		}
+	case []any:
+		for i, e := range t {
+			leaves(prefix+"["+strconv.Itoa(i)+"]", e, out)
+		}
+	case nil:
+	default:
+		*out = append(*out, prefix)
+	}
+}
+
+// Covers reports whether the JSON path p lies at or below prefix.
+func Covers(prefix, p string) bool {
+	if !strings.HasPrefix(p, prefix) {
+		return false
+	}
+	rest := p[len(prefix):]
+	return rest == "" || rest[0] == '.' || rest[0] == '['
+}
