@@ -1,0 +1,52 @@
+#!/bin/sh
+# demo.sh - build bwrap-oci and run a tiny busybox container as yourself.
+#
+# The bundle lives in ${XDG_CACHE_HOME:-$HOME/.cache}/bwrap-oci/demo-bundle
+# and is refreshed on every run.
+set -eu
+
+cd "$(dirname "$0")/.."
+repo=$(pwd)
+
+if ! command -v go >/dev/null 2>&1 && [ -x /usr/local/go/bin/go ]; then
+	PATH=$PATH:/usr/local/go/bin
+fi
+command -v go >/dev/null 2>&1 || {
+	echo "demo.sh: go not found (install Go, see https://go.dev/dl/)" >&2
+	exit 1
+}
+
+busybox=${BUSYBOX:-/bin/busybox}
+if [ ! -x "$busybox" ] || ! command -v bwrap >/dev/null 2>&1 ||
+	! command -v newuidmap >/dev/null 2>&1; then
+	if [ "$(id -u)" -eq 0 ]; then
+		"$repo/scripts/setup-host.sh"
+	else
+		echo "demo.sh: missing packages; install them with:" >&2
+		echo "  sudo apt-get install -y bubblewrap uidmap busybox-static" >&2
+		exit 1
+	fi
+fi
+
+echo "==> building bin/bwrap-oci"
+go build -o bin/bwrap-oci ./cmd/bwrap-oci
+
+bundle=${XDG_CACHE_HOME:-$HOME/.cache}/bwrap-oci/demo-bundle
+echo "==> making bundle $bundle"
+"$repo/bin/bwrap-oci" delete --force demo >/dev/null 2>&1 || true
+
+mkdir -p "$bundle"
+"$repo/scripts/mkrootfs-busybox.sh" "$bundle/rootfs"
+"$repo/bin/bwrap-oci" spec --rootless --bundle "$bundle" --force
+
+# The default config runs "sh" with the caller's stdio: feed it the demo.
+echo "==> bin/bwrap-oci run --bundle $bundle demo"
+echo
+"$repo/bin/bwrap-oci" run --bundle "$bundle" demo <<'SCRIPT'
+echo "id:       $(id)"
+echo "hostname: $(hostname)"
+echo "uid_map:"
+cat /proc/self/uid_map
+echo "gid_map:"
+cat /proc/self/gid_map
+SCRIPT

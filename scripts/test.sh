@@ -1,0 +1,184 @@
+#!/usr/bin/env bash
+# test.sh - set up the host (as root) and run every check and test suite.
+#
+#   sudo ./scripts/test.sh            # fresh machine: set-up + everything
+#   ./scripts/test.sh                 # as a user with a /etc/subuid range
+#   ./scripts/test.sh -run 'Kill|Exit' # only matching tests
+#
+# As root: runs scripts/setup-host.sh, then runs the end-to-end suite as the
+# unprivileged test user $BWRAP_OCI_E2E_USER (default bwoci). As any other
+# user: skips set-up and runs the suites as that user.
+#
+# Options:
+#   -run REGEX    passed to "go test -run" (unit and end-to-end)
+#   -e2e-only     skip gofmt, go vet and the unit tests
+#   -no-e2e       skip the end-to-end suite
+set -uo pipefail
+
+cd "$(dirname "$0")/.."
+repo=$(pwd)
+
+usage() {
+	sed -n '2,16s/^# \{0,1\}//p' "$0" >&2
+	exit 2
+}
+
+run_re=""
+do_lint=1
+do_unit=1
+do_e2e=1
+while [ $# -gt 0 ]; do
+	case $1 in
+	-run | --run)
+		[ $# -ge 2 ] || usage
+		run_re=$2
+		shift 2
+		;;
+	-run=* | --run=*)
+		run_re=${1#*=}
+		shift
+		;;
+	-e2e-only | --e2e-only)
+		do_lint=0 do_unit=0
+		shift
+		;;
+	-no-e2e | --no-e2e)
+		do_e2e=0
+		shift
+		;;
+	-h | -help | --help) usage ;;
+	*)
+		echo "test.sh: unknown argument: $1" >&2
+		usage
+		;;
+	esac
+done
+
+if ! command -v go >/dev/null 2>&1 && [ -x /usr/local/go/bin/go ]; then
+	export PATH="$PATH:/usr/local/go/bin"
+fi
+
+summary=()
+failed=0
+logdir=$(mktemp -d -t bwrap-oci-test.XXXXXX)
+trap 'rm -rf "$logdir"' EXIT
+
+# step NAME CMD...: run CMD, record PASS/FAIL and the time it took.
+step() {
+	local name=$1 start rc
+	shift
+	echo
+	echo "=== $name"
+	start=$(date +%s)
+	"$@"
+	rc=$?
+	local secs=$(($(date +%s) - start))
+	if [ $rc -eq 0 ]; then
+		summary+=("PASS  $name (${secs}s)")
+	else
+		summary+=("FAIL  $name (${secs}s, exit $rc)")
+		failed=1
+	fi
+	return $rc
+}
+
+skip() {
+	summary+=("SKIP  $1${2:+ ($2)}")
+}
+
+print_summary() {
+	echo
+	echo "================ summary ================"
+	printf '%s\n' "${summary[@]}"
+	if [ -s "$logdir/e2e.log" ]; then
+		local fails
+		fails=$(grep -E '^\s*--- FAIL' "$logdir/e2e.log" || true)
+		if [ -n "$fails" ]; then
+			echo "failed end-to-end tests:"
+			echo "$fails"
+		fi
+		echo "end-to-end: $(grep -cE '^\s*--- PASS' "$logdir/e2e.log") passed," \
+			"$(grep -cE '^\s*--- FAIL' "$logdir/e2e.log") failed," \
+			"$(grep -cE '^\s*--- SKIP' "$logdir/e2e.log") skipped (incl. subtests)"
+	fi
+	if [ $failed -eq 0 ]; then
+		echo "RESULT: PASS"
+	else
+		echo "RESULT: FAIL"
+	fi
+}
+
+command -v go >/dev/null 2>&1 || {
+	echo "test.sh: go not found (looked in PATH and /usr/local/go/bin)" >&2
+	exit 1
+}
+
+# --- set-up -----------------------------------------------------------------
+if [ "$(id -u)" -eq 0 ]; then
+	export BWRAP_OCI_E2E_USER="${BWRAP_OCI_E2E_USER:-bwoci}"
+	if ! step "host set-up (scripts/setup-host.sh)" "$repo/scripts/setup-host.sh"; then
+		print_summary
+		exit 1
+	fi
+else
+	skip "host set-up" "not root"
+	me=$(id -un)
+	if ! grep -qE "^($me|$(id -u)):" /etc/subuid 2>/dev/null; then
+		echo "test.sh: warning: $me has no range in /etc/subuid;" \
+			"the end-to-end tests will be skipped (run: sudo $0)" >&2
+	fi
+fi
+
+if ! step "go mod download" go mod download; then
+	print_summary
+	exit 1
+fi
+
+# --- lint -------------------------------------------------------------------
+gofmt_check() {
+	local out
+	out=$(gofmt -l . 2>&1)
+	if [ -n "$out" ]; then
+		echo "gofmt -l: these files need formatting:"
+		echo "$out"
+		return 1
+	fi
+}
+if [ $do_lint -eq 1 ]; then
+	step "gofmt -l" gofmt_check
+	step "go vet ./..." go vet ./...
+else
+	skip "gofmt / go vet" "-e2e-only"
+fi
+
+# --- unit tests -------------------------------------------------------------
+unit_tests() {
+	local pkgs
+	pkgs=$(go list ./...) || return 1
+	pkgs=$(echo "$pkgs" | grep -v '/e2e$') || {
+		echo "no unit-test packages"
+		return 0
+	}
+	# shellcheck disable=SC2086
+	go test ${run_re:+-run "$run_re"} $pkgs
+}
+if [ $do_unit -eq 1 ]; then
+	step "unit tests (go test, excluding e2e)" unit_tests
+else
+	skip "unit tests" "-e2e-only"
+fi
+
+# --- end-to-end -------------------------------------------------------------
+e2e_tests() {
+	go test -count=1 -v -timeout 30m ${run_re:+-run "$run_re"} ./e2e/ 2>&1 |
+		tee "$logdir/e2e.log"
+	return "${PIPESTATUS[0]}"
+}
+if [ $do_e2e -eq 1 ]; then
+	step "end-to-end tests (go test ./e2e/${BWRAP_OCI_E2E_USER:+ as $BWRAP_OCI_E2E_USER})" e2e_tests
+else
+	skip "end-to-end tests" "-no-e2e"
+fi
+
+print_summary
+exit $failed
