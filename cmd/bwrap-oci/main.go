@@ -53,7 +53,7 @@ func newRoot() *cobra.Command {
 	root.SetVersionTemplate(fmt.Sprintf("bwrap-oci version {{.Version}}\ncommit: %s\nspec: %s\n", commit(), specs.Version))
 	root.PersistentFlags().StringVar(&g.root, "root", "", "directory for container state (default $XDG_RUNTIME_DIR/bwrap-oci, or /run/bwrap-oci for root)")
 	root.PersistentFlags().StringVar(&g.bwrap, "bwrap", "bwrap", "bubblewrap binary")
-	root.AddCommand(newSpecCmd(g), newRunCmd(g), newListCmd(g), newKillCmd(g), newDeleteCmd(g), newStateCmd(g))
+	root.AddCommand(newSpecCmd(g), newRunCmd(g), newCreateCmd(g), newStartCmd(g), newListCmd(g), newKillCmd(g), newDeleteCmd(g), newStateCmd(g))
 	return root
 }
 
@@ -78,10 +78,14 @@ func main() {
 	_ = unix.CloseRange(3, math.MaxUint32, unix.CLOSE_RANGE_CLOEXEC)
 	err := newRoot().Execute()
 	var ee exitError
+	var nf *container.NotFoundError
 	switch {
 	case err == nil:
 	case errors.As(err, &ee):
 		os.Exit(ee.code)
+	case errors.As(err, &nf):
+		fmt.Fprintln(os.Stderr, "bwrap-oci: "+oneLine(err.Error()))
+		os.Exit(nf.ExitCode())
 	default:
 		fmt.Fprintln(os.Stderr, "bwrap-oci: "+oneLine(err.Error()))
 		os.Exit(1)

@@ -71,6 +71,7 @@ type Input struct {
 	Rootfs   string // absolute host path of root.path
 	UID, GID uint32 // the caller's ids
 	Root     bool   // the caller is root in its user namespace
+	HostRoot bool   // the caller is root in the initial user namespace
 	// UIDMap and GIDMap are the id mappings the edge will apply to a new
 	// user namespace (nil when the config joins one or has none).
 	UIDMap, GIDMap []idmap.Mapping
@@ -219,10 +220,18 @@ func (t *translator) namespaces() error {
 	case hasUser:
 		t.plan.NewUserNS = true
 		t.add("--unshare-user")
-	case !t.in.Root:
-		// Unprivileged, bwrap always creates a user namespace; with no
-		// mappings in the config the process keeps the caller's own ids.
-		t.report("linux.namespaces", "no user namespace in the config, but an unprivileged container always has one: it maps only your own ids")
+	default:
+		// No user namespace in the config. bwrap needs one to set the
+		// process's ids, so bwrap-oci creates it: unprivileged, mapping
+		// only the caller's own ids; as root (also root inside another
+		// user namespace, as under rootless Podman), mapping every id it
+		// has to itself, so the container sees the same ids.
+		switch {
+		case !t.in.Root:
+			t.report("linux.namespaces", "no user namespace in the config, but an unprivileged container always has one: it maps only your own ids")
+		case t.in.HostRoot:
+			t.report("linux.namespaces", "no user namespace in the config: bwrap-oci creates one mapping every id to itself, so the container's root has no privileges over the host")
+		}
 		t.plan.NewUserNS = true
 		t.add("--unshare-user")
 	}
@@ -233,10 +242,12 @@ func (t *translator) namespaces() error {
 		t.report("linux.uidMappings", "ignored: the config joins an existing user namespace or has none")
 		t.handle("linux.gidMappings")
 	}
-	if t.plan.NewUserNS || t.plan.Join != nil {
-		u := t.s.Process.User
+	if u := t.s.Process.User; t.plan.NewUserNS || t.plan.Join != nil {
 		t.add("--uid", strconv.FormatUint(uint64(u.UID), 10))
 		t.add("--gid", strconv.FormatUint(uint64(u.GID), 10))
+	} else if u.UID != t.in.UID || u.GID != t.in.GID {
+		// bwrap changes ids only inside a user namespace.
+		t.report("process.user", "without a user namespace bwrap cannot change ids: the process runs as uid %d, gid %d (add {\"type\": \"user\"} to linux.namespaces)", t.in.UID, t.in.GID)
 	}
 	if pid, ok := t.ns[specs.PIDNamespace]; ok {
 		if pid.Path != "" {
@@ -635,11 +646,14 @@ func (t *translator) maskedPaths() error {
 		p = path.Clean(p)
 		m, host := t.resolve(p)
 		kind := Missing
-		if host != "" {
+		switch {
+		case host != "":
 			kind = t.in.Host.Kind(host)
-		} else if m.dest != p {
+		case m.dest != p:
 			t.report(fmt.Sprintf("linux.maskedPaths[%d]", i), "%s is inside a new %s mount: bwrap-oci cannot tell what it is, not masked", p, m.kind)
 			continue
+		default:
+			kind = Dir // the mount point of a new tmpfs, /dev or mqueue
 		}
 		switch kind {
 		case Missing:
@@ -858,7 +872,7 @@ func knownField(f string) bool {
 	top, _, _ := strings.Cut(f, ".")
 	for _, k := range known {
 		if k == top {
-			return top != "process" && top != "linux" || knownSub(f)
+			return top != "process" && top != "linux" && top != "root" || knownSub(f)
 		}
 	}
 	return false
@@ -866,7 +880,9 @@ func knownField(f string) bool {
 
 func knownSub(f string) bool {
 	known := []string{
-		"process.terminal", "process.consoleSize", "process.user", "process.args", "process.commandLine", "process.env",
+		"root.path", "root.readonly",
+		"process.terminal", "process.consoleSize", "process.user.uid", "process.user.gid", "process.user.umask",
+		"process.user.additionalGids", "process.user.username", "process.args", "process.commandLine", "process.env",
 		"process.cwd", "process.capabilities", "process.rlimits", "process.noNewPrivileges", "process.apparmorProfile",
 		"process.oomScoreAdj", "process.scheduler", "process.selinuxLabel", "process.ioPriority", "process.execCPUAffinity",
 		"linux.uidMappings", "linux.gidMappings", "linux.sysctl", "linux.resources", "linux.cgroupsPath", "linux.namespaces",

@@ -10,6 +10,7 @@ import (
 	"os/user"
 	"path/filepath"
 	"strconv"
+	"strings"
 
 	"github.com/bwrap-oci/bwrap-oci/internal/bwrap"
 	"github.com/bwrap-oci/bwrap-oci/internal/idmap"
@@ -29,6 +30,7 @@ type Runtime struct {
 // Prepared is a bundle translated into a plan, ready to run.
 type Prepared struct {
 	Bundle   string
+	Rootfs   string
 	Config   *spec.Config
 	Plan     *bwrap.Plan
 	BwrapBin string
@@ -92,7 +94,14 @@ func (rt *Runtime) Prepare(bundle, configFile string) (*Prepared, error) {
 	}
 	caller := CurrentCaller()
 	in := bwrap.Input{Config: cfg, Bundle: abs, Rootfs: rootfs, UID: caller.UID, GID: caller.GID, Root: caller.Root, Host: bwrap.RealHost{}}
-	if userNS, ok := spec.Namespace(s, specs.UserNamespace); (ok && userNS.Path == "") || (!ok && !caller.Root) {
+	in.HostRoot = caller.Root && isInitialUserNS()
+	switch userNS, ok := spec.Namespace(s, specs.UserNamespace); {
+	case ok && userNS.Path != "":
+	case !ok && caller.Root:
+		if in.UIDMap, in.GIDMap, err = identityMaps(); err != nil {
+			return nil, err
+		}
+	default:
 		var warn string
 		in.UIDMap, in.GIDMap, warn, err = Mappings(caller, s, "/etc/subuid", "/etc/subgid")
 		if err != nil {
@@ -131,10 +140,21 @@ func (rt *Runtime) Prepare(bundle, configFile string) (*Prepared, error) {
 		}
 		rt.warn(msg)
 	}
+	mounted := func(p string) bool {
+		for _, m := range s.Mounts {
+			if d := filepath.Clean(m.Destination); p == d || strings.HasPrefix(p, d+"/") {
+				return true
+			}
+		}
+		return false
+	}
+	if err := lookPath(rootfs, s.Process.Cwd, s.Process.Args[0], s.Process.Env, configFile, mounted); err != nil {
+		return nil, err
+	}
 	if err := checkRlimits(configFile, plan.Rlimits, caller.Root); err != nil {
 		return nil, err
 	}
-	return &Prepared{Bundle: abs, Config: cfg, Plan: plan, BwrapBin: bin, Features: feat}, nil
+	return &Prepared{Bundle: abs, Rootfs: rootfs, Config: cfg, Plan: plan, BwrapBin: bin, Features: feat}, nil
 }
 
 func (rt *Runtime) warn(msg string) {
@@ -247,4 +267,50 @@ func checkRlimits(file string, rl []bwrap.Rlimit, root bool) error {
 		}
 	}
 	return nil
+}
+
+// identityMaps maps every id of the caller's user namespace to itself.
+func identityMaps() (uids, gids []idmap.Mapping, err error) {
+	read := func(file string) ([]idmap.Mapping, error) {
+		data, err := os.ReadFile(file)
+		if err != nil {
+			return nil, err
+		}
+		var out []idmap.Mapping
+		for _, line := range strings.Split(strings.TrimSpace(string(data)), "\n") {
+			f := strings.Fields(line)
+			if len(f) != 3 {
+				continue
+			}
+			in, err1 := strconv.ParseUint(f[0], 10, 32)
+			n, err2 := strconv.ParseUint(f[2], 10, 32)
+			if err1 != nil || err2 != nil {
+				continue
+			}
+			if in+n > idmap.MaxID+1 {
+				n = idmap.MaxID + 1 - in
+			}
+			out = append(out, idmap.Mapping{ContainerID: uint32(in), HostID: uint32(in), Size: uint32(n)})
+		}
+		if len(out) == 0 {
+			return nil, fmt.Errorf("%s maps no ids", file)
+		}
+		return out, nil
+	}
+	if uids, err = read("/proc/self/uid_map"); err != nil {
+		return nil, nil, err
+	}
+	gids, err = read("/proc/self/gid_map")
+	return uids, gids, err
+}
+
+// isInitialUserNS reports whether this process is in the host's user
+// namespace (its uid_map is the full identity map).
+func isInitialUserNS() bool {
+	data, err := os.ReadFile("/proc/self/uid_map")
+	if err != nil {
+		return false
+	}
+	f := strings.Fields(string(data))
+	return len(f) == 3 && f[0] == "0" && f[1] == "0" && f[2] == "4294967295"
 }

@@ -27,14 +27,16 @@ import (
 // process (it leaves a --userns-block-fd open otherwise).
 const syncFile = "/.bwrap-oci-sync"
 
-// RunOptions are the settings of `run`.
+// RunOptions are the settings of `run` and `create`.
 type RunOptions struct {
-	ID      string
-	Detach  bool
-	PidFile string
-	Stdin   *os.File
-	Stdout  *os.File
-	Stderr  *os.File
+	ID            string
+	Detach        bool
+	PidFile       string
+	ConsoleSocket string
+	PreserveFDs   int
+	Stdin         *os.File
+	Stdout        *os.File
+	Stderr        *os.File
 }
 
 // DryRun returns the bwrap command line of p as a person would paste it into
@@ -66,7 +68,7 @@ func oneLine(ms []idmap.Mapping) string {
 	return strings.ReplaceAll(strings.TrimSpace(idmap.Format(ms)), "\n", ", ")
 }
 
-// started is a container whose bwrap is up and whose process is about to run.
+// started is a container whose bwrap is up and whose process is set up.
 type started struct {
 	cmd       *exec.Cmd
 	pid       int // the container's init, on the host
@@ -74,85 +76,189 @@ type started struct {
 	container *state.Container
 }
 
+// mode says how far start takes a container.
+type mode int
+
+const (
+	foreground mode = iota // run: wait for the container, remove it after
+	detached               // run -d: leave it running
+	created                // create: hold it before its process executes
+)
+
+// ExecFifo is the FIFO in the state dir that holds a created container
+// (bwrap's --block-fd) until start writes to it.
+const ExecFifo = "exec.fifo"
+
 // Run runs a prepared bundle. In the foreground it returns the container's
-// exit status; detached, 0 once the container runs.
+// exit status; detached, 0 once the container's process runs.
 func (rt *Runtime) Run(p *Prepared, o RunOptions) (int, error) {
-	store := state.Store{Root: rt.Root}
-	c, err := store.Create(o.ID)
-	if err != nil {
-		return 1, err
-	}
-	st, err := rt.start(p, o, c)
-	if err != nil {
-		_ = c.Remove()
-		return 1, err
-	}
 	if o.Detach {
-		// Return once the container's process has replaced bwrap, as runc
-		// returns once its process is executed.
-		waitExec(st.pid, p.BwrapBin, 5*time.Second)
-		_ = st.cmd.Process.Release()
-		_ = c.Close()
-		return 0, nil
+		if err := rt.Create(p, o); err != nil {
+			return 1, err
+		}
+		return 0, rt.Start(o.ID)
 	}
-	// The container runs under our lock's protection no longer: other
-	// commands (kill, list, state) must be able to reach it.
-	_ = c.Close()
+	st, err := rt.create(p, o, foreground)
+	if err != nil {
+		return 1, err
+	}
 	code := rt.wait(st)
-	if c, err := store.Open(o.ID); err == nil {
+	if c, err := rt.store().Open(o.ID); err == nil {
 		_ = c.Remove()
 	}
 	return code, nil
 }
 
-// start spawns bwrap and brings the container to the point where its
-// process runs, writing the state.
-func (rt *Runtime) start(p *Prepared, o RunOptions, c *state.Container) (*started, error) {
-	plan := p.Plan
-	// fds for bwrap: 3 args, 4 info (write end), 5 start pipe (read end),
-	// 6 json status file, 7.. namespaces to join.
-	argsFile, err := argsMemfd(append([]string{"--file", "5", syncFile}, plan.Args()...))
+// Create sets a container up and holds it before its process executes.
+func (rt *Runtime) Create(p *Prepared, o RunOptions) error {
+	st, err := rt.create(p, o, created)
+	if err != nil {
+		return err
+	}
+	_ = st.cmd.Process.Release()
+	return nil
+}
+
+// Start lets a created container's process execute.
+func (rt *Runtime) Start(id string) error {
+	c, err := rt.store().Open(id)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	st, err := c.Load()
+	if err != nil {
+		return err
+	}
+	if cur := st.Current(); cur != state.StatusCreated {
+		return fmt.Errorf("container %q is %s, not created: only a created container can be started", id, cur)
+	}
+	fifo := filepath.Join(c.Dir(), ExecFifo)
+	f, err := os.OpenFile(fifo, os.O_WRONLY|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("container %q: %w (its process is gone)", id, errNotRunning)
+	}
+	defer f.Close()
+	// With --pid-file the caller (conmon, containerd's shim: subreapers)
+	// reaps the container's process itself. bwrap's monitor must not reap
+	// it first: stop the monitor now, and kill it once the process runs,
+	// so that the process passes to the caller, a zombie included.
+	dropMonitor := st.Extra["reaper"] == "caller" && st.MonitorPid > 0
+	if dropMonitor {
+		if err := unix.Kill(st.MonitorPid, unix.SIGSTOP); err != nil {
+			dropMonitor = false
+		}
+	}
+	if _, err = f.Write([]byte{0}); err != nil {
+		if dropMonitor {
+			_ = unix.Kill(st.MonitorPid, unix.SIGCONT)
+		}
+		return fmt.Errorf("container %q: starting: %v", id, err)
+	}
+	_ = os.Remove(fifo)
+	st.Status = state.StatusRunning
+	if bin := st.Extra["bwrap"]; bin != "" {
+		// Return once the process has replaced bwrap, as runc returns
+		// once its process is executed.
+		waitExec(st.Pid, bin, 5*time.Second)
+	}
+	if dropMonitor {
+		_ = unix.Kill(st.MonitorPid, unix.SIGKILL)
+		st.MonitorPid = 0
+	}
+	return c.Save(st)
+}
+
+// fds hands files to bwrap: child fd numbers start at 3 after the
+// preserved ones.
+type fds struct{ files []*os.File }
+
+func (f *fds) add(file *os.File) string {
+	f.files = append(f.files, file)
+	return strconv.Itoa(2 + len(f.files))
+}
+
+// create spawns bwrap and brings the container to the point where its
+// process runs (or, for created, is about to), writing the state. On
+// failure nothing is left behind.
+func (rt *Runtime) create(p *Prepared, o RunOptions, m mode) (st *started, err error) {
+	c, err := rt.store().Create(o.ID)
 	if err != nil {
 		return nil, err
 	}
-	defer argsFile.Close()
+	var cleanup []func()
+	defer func() {
+		for _, f := range cleanup {
+			f()
+		}
+		if err != nil {
+			_ = c.Remove()
+		} else {
+			_ = c.Close()
+		}
+	}()
+	closeLater := func(fs ...*os.File) {
+		cleanup = append(cleanup, func() { closeAll(fs...) })
+	}
+	plan := p.Plan
+	var extra fds
+	for i := 0; i < o.PreserveFDs; i++ {
+		extra.add(os.NewFile(uintptr(3+i), "preserved"))
+	}
 	infoR, infoW, err := os.Pipe()
 	if err != nil {
 		return nil, err
 	}
-	defer infoR.Close()
+	closeLater(infoR, infoW)
 	syncR, syncW, err := os.Pipe()
 	if err != nil {
-		infoW.Close()
 		return nil, err
 	}
-	statusFile, err := os.OpenFile(filepath.Join(c.Dir(), state.StatusFile), os.O_WRONLY|os.O_CREATE|os.O_APPEND|os.O_TRUNC, 0o600)
+	closeLater(syncR, syncW)
+	statusFile, err := os.OpenFile(filepath.Join(c.Dir(), state.StatusFile), os.O_WRONLY|os.O_CREATE|os.O_APPEND|os.O_TRUNC|unix.O_CLOEXEC, 0o600)
 	if err != nil {
-		infoW.Close()
-		syncR.Close()
-		syncW.Close()
 		return nil, err
 	}
-	extra := []*os.File{argsFile, infoW, syncR, statusFile}
-	argv := []string{"--args", "3", "--info-fd", "4", "--json-status-fd", "6"}
+	closeLater(statusFile)
+	syncFD := extra.add(syncR)
+	// The start pipe is drained by a --file op on bwrap's own tmpfs root
+	// before the rootfs is mounted over it: see syncFile.
+	argsFile, err := argsMemfd(append([]string{"--file", syncFD, syncFile}, plan.Args()...))
+	if err != nil {
+		return nil, err
+	}
+	closeLater(argsFile)
+	argv := []string{"--args", extra.add(argsFile), "--info-fd", extra.add(infoW), "--json-status-fd", extra.add(statusFile)}
 	if plan.NewUserNS {
-		argv = append(argv, "--userns-block-fd", "5")
+		argv = append(argv, "--userns-block-fd", syncFD)
 	}
 	for _, kind := range []string{"user", "pid"} {
 		path, ok := plan.Join[kind]
 		if !ok {
 			continue
 		}
-		f, err := os.Open(path)
+		f, err := os.OpenFile(path, os.O_RDONLY|unix.O_CLOEXEC, 0)
 		if err != nil {
-			closeAll(infoW, syncR, syncW, statusFile)
 			return nil, fmt.Errorf("%s: linux.namespaces: %s namespace %s: %v", p.Config.File, kind, path, err)
 		}
-		defer f.Close()
-		argv = append(argv, "--"+map[string]string{"user": "userns", "pid": "pidns"}[kind], strconv.Itoa(3+len(extra)))
-		extra = append(extra, f)
+		closeLater(f)
+		argv = append(argv, "--"+map[string]string{"user": "userns", "pid": "pidns"}[kind], extra.add(f))
 	}
-	if !o.Detach {
+	if m == created {
+		fifo := filepath.Join(c.Dir(), ExecFifo)
+		if err := unix.Mkfifo(fifo, 0o600); err != nil {
+			return nil, fmt.Errorf("creating %s: %v", fifo, err)
+		}
+		// Read-write, so that bwrap's read blocks until start writes
+		// instead of seeing end-of-file.
+		f, err := os.OpenFile(fifo, os.O_RDWR|unix.O_CLOEXEC, 0)
+		if err != nil {
+			return nil, err
+		}
+		closeLater(f)
+		argv = append(argv, "--block-fd", extra.add(f))
+	}
+	if m == foreground {
 		argv = append(argv, "--die-with-parent")
 	}
 	argv = append(argv, "--")
@@ -163,8 +269,21 @@ func (rt *Runtime) start(p *Prepared, o RunOptions, c *state.Container) (*starte
 	cmd.Env = []string{}
 	cmd.Dir = "/"
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = o.Stdin, o.Stdout, o.Stderr
-	cmd.ExtraFiles = extra
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: o.Detach}
+	cmd.ExtraFiles = extra.files
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: m != foreground}
+	var master *os.File
+	if plan.Terminal && o.ConsoleSocket != "" {
+		var slave *os.File
+		master, slave, err = openPty()
+		if err != nil {
+			return nil, err
+		}
+		closeLater(master, slave)
+		cmd.Stdin, cmd.Stdout, cmd.Stderr = slave, slave, slave
+		cmd.SysProcAttr.Setsid, cmd.SysProcAttr.Setctty, cmd.SysProcAttr.Ctty = true, true, 0
+	} else if plan.Terminal && m != foreground {
+		return nil, fmt.Errorf("%s: process.terminal: a detached container needs --console-socket to get its terminal", p.Config.File)
+	}
 	if plan.Umask != nil {
 		old := syscall.Umask(int(*plan.Umask))
 		err = cmd.Start()
@@ -174,53 +293,56 @@ func (rt *Runtime) start(p *Prepared, o RunOptions, c *state.Container) (*starte
 	}
 	closeAll(infoW, syncR, statusFile)
 	if err != nil {
-		syncW.Close()
 		return nil, fmt.Errorf("starting %s: %w", p.BwrapBin, err)
 	}
-	fail := func(err error) (*started, error) {
-		syncW.Close()
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-		return nil, err
-	}
+	pid := 0
+	defer func() {
+		if err != nil {
+			if pid > 0 {
+				_ = unix.Kill(pid, unix.SIGKILL)
+			}
+			_ = cmd.Process.Kill()
+			_ = cmd.Wait()
+		}
+	}()
 	info, err := io.ReadAll(io.LimitReader(infoR, 1<<16))
 	if err != nil {
-		return fail(err)
+		return nil, err
 	}
 	var ci struct {
 		ChildPid int `json:"child-pid"`
 	}
-	if err := json.Unmarshal(info, &ci); err != nil || ci.ChildPid <= 0 {
+	if jerr := json.Unmarshal(info, &ci); jerr != nil || ci.ChildPid <= 0 {
 		syncW.Close()
 		werr := cmd.Wait()
 		return nil, fmt.Errorf("bwrap failed before the container started (%v)", werr)
 	}
-	pid := ci.ChildPid
-	failChild := func(err error) (*started, error) {
-		_ = unix.Kill(pid, unix.SIGKILL)
-		return fail(err)
-	}
+	pid = ci.ChildPid
 	if plan.NewUserNS {
 		if err := rt.applyMaps(pid, plan); err != nil {
-			return failChild(err)
+			return nil, err
 		}
 	}
 	for _, r := range plan.Rlimits {
 		lim := unix.Rlimit{Cur: r.Soft, Max: r.Hard}
 		if err := unix.Prlimit(pid, r.Resource, &lim, nil); err != nil {
-			return failChild(fmt.Errorf("%s: %s: setting the limit: %v", p.Config.File, r.Field, err))
+			return nil, fmt.Errorf("%s: %s: setting the limit: %v", p.Config.File, r.Field, err)
 		}
 	}
 	if plan.OOMScoreAdj != nil {
 		if err := os.WriteFile(fmt.Sprintf("/proc/%d/oom_score_adj", pid), []byte(strconv.Itoa(*plan.OOMScoreAdj)), 0); err != nil {
-			return failChild(fmt.Errorf("%s: process.oomScoreAdj: %v (lowering it needs privilege)", p.Config.File, err))
+			return nil, fmt.Errorf("%s: process.oomScoreAdj: %v (lowering it needs privilege)", p.Config.File, err)
 		}
 	}
 	start, err := state.StartTime(pid)
 	if err != nil {
-		return failChild(fmt.Errorf("container process %d vanished during set-up", pid))
+		return nil, fmt.Errorf("container process %d vanished during set-up", pid)
 	}
-	st := &state.State{
+	status := state.StatusRunning
+	if m == created {
+		status = state.StatusCreated
+	}
+	rec := &state.State{
 		OCIVersion:  specs.Version,
 		ID:          c.ID(),
 		Bundle:      p.Bundle,
@@ -229,24 +351,65 @@ func (rt *Runtime) start(p *Prepared, o RunOptions, c *state.Container) (*starte
 		MonitorPid:  cmd.Process.Pid,
 		Created:     time.Now().UTC(),
 		Annotations: p.Config.Spec.Annotations,
-		Status:      state.StatusRunning,
+		Status:      status,
 		Owner:       os.Getuid(),
+		Extra:       map[string]string{"bwrap": p.BwrapBin, "config": p.Config.File},
 	}
-	if err := c.Save(st); err != nil {
-		return failChild(err)
+	if o.PidFile != "" && m == created {
+		rec.Extra["reaper"] = "caller"
 	}
-	if o.PidFile != "" {
-		if err := writePidFile(o.PidFile, pid); err != nil {
-			return failChild(err)
-		}
+	if err := c.Save(rec); err != nil {
+		return nil, err
 	}
-	// Release the container: the monitor reads a byte (after the user
-	// namespace is mapped), the child drains the pipe to EOF.
+	// Release the set-up: the monitor reads a byte (once the user
+	// namespace is mapped), the child drains the pipe to end-of-file.
 	if _, err := syncW.Write([]byte{1}); err != nil && plan.NewUserNS {
-		return failChild(fmt.Errorf("releasing the container: %v", err))
+		return nil, fmt.Errorf("releasing the container: %v", err)
 	}
 	syncW.Close()
+	if m == created {
+		// Set-up errors (a failed mount) end bwrap before it blocks:
+		// create must fail then, not leave a dead container.
+		if err := waitBlocked(pid, p.Rootfs); err != nil {
+			return nil, err
+		}
+	}
+	if master != nil {
+		if err := sendConsole(o.ConsoleSocket, master); err != nil {
+			return nil, err
+		}
+	}
+	if o.PidFile != "" {
+		// The container's process, which the caller reaps (see Start and
+		// docs/engines.md).
+		if err := writePidFile(o.PidFile, pid); err != nil {
+			return nil, err
+		}
+	}
 	return &started{cmd: cmd, pid: pid, pidStart: start, container: c}, nil
+}
+
+// waitBlocked waits until bwrap has set the container up (its process's
+// root is the rootfs: bwrap switches to it last) and so blocks on
+// --block-fd, or fails if bwrap exits first.
+func waitBlocked(pid int, rootfs string) error {
+	var want unix.Stat_t
+	if err := unix.Stat(rootfs, &want); err != nil {
+		return err
+	}
+	root := fmt.Sprintf("/proc/%d/root/", pid)
+	deadline := time.Now().Add(30 * time.Second)
+	for d := 50 * time.Microsecond; time.Now().Before(deadline); d = min(2*d, 5*time.Millisecond) {
+		var got unix.Stat_t
+		if err := unix.Stat(root, &got); err != nil {
+			return fmt.Errorf("bwrap failed while setting the container up")
+		}
+		if got.Dev == want.Dev && got.Ino == want.Ino {
+			return nil
+		}
+		time.Sleep(d)
+	}
+	return fmt.Errorf("the container's set-up did not finish within 30s")
 }
 
 // waitExec waits until pid no longer runs the bwrap binary.

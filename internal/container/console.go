@@ -1,0 +1,52 @@
+package container
+
+import (
+	"fmt"
+	"net"
+	"os"
+	"strconv"
+
+	"golang.org/x/sys/unix"
+)
+
+// openPty allocates a pseudo-terminal pair.
+func openPty() (master, slave *os.File, err error) {
+	m, err := os.OpenFile("/dev/ptmx", os.O_RDWR|unix.O_NOCTTY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, nil, fmt.Errorf("allocating a terminal: %v", err)
+	}
+	if err := unix.IoctlSetPointerInt(int(m.Fd()), unix.TIOCSPTLCK, 0); err != nil {
+		m.Close()
+		return nil, nil, fmt.Errorf("unlocking the terminal: %v", err)
+	}
+	n, err := unix.IoctlGetUint32(int(m.Fd()), unix.TIOCGPTN)
+	if err != nil {
+		m.Close()
+		return nil, nil, fmt.Errorf("naming the terminal: %v", err)
+	}
+	s, err := os.OpenFile("/dev/pts/"+strconv.FormatUint(uint64(n), 10), os.O_RDWR|unix.O_NOCTTY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		m.Close()
+		return nil, nil, fmt.Errorf("opening the terminal: %v", err)
+	}
+	return m, s, nil
+}
+
+// sendConsole sends the terminal's master over the unix socket at path, as
+// runc does for --console-socket.
+func sendConsole(path string, master *os.File) error {
+	conn, err := net.Dial("unix", path)
+	if err != nil {
+		return fmt.Errorf("--console-socket %s: %v", path, err)
+	}
+	defer conn.Close()
+	uc, ok := conn.(*net.UnixConn)
+	if !ok {
+		return fmt.Errorf("--console-socket %s: not a unix socket", path)
+	}
+	rights := unix.UnixRights(int(master.Fd()))
+	if _, _, err := uc.WriteMsgUnix([]byte(master.Name()), rights, nil); err != nil {
+		return fmt.Errorf("--console-socket %s: sending the terminal: %v", path, err)
+	}
+	return nil
+}
