@@ -92,10 +92,11 @@ func jsonError(file string, data []byte, err error) error {
 	var typ *json.UnmarshalTypeError
 	switch {
 	case errors.As(err, &syn):
-		line, col := position(data, syn.Offset)
+		// Offset counts the offending byte: point at it, not after it.
+		line, col := position(data, syn.Offset-1)
 		return &Error{File: file, Msg: fmt.Sprintf("line %d, column %d: invalid JSON: %s", line, col, syn.Error())}
 	case errors.As(err, &typ):
-		line, col := position(data, typ.Offset)
+		line, col := position(data, valueStart(data, typ.Offset))
 		field := typ.Field
 		if field == "" {
 			field = "(top level)"
@@ -112,7 +113,19 @@ func jsonError(file string, data []byte, err error) error {
 func goTypeName(t string) string {
 	switch {
 	case strings.HasPrefix(t, "[]"):
-		return "an array of " + strings.TrimSuffix(goTypeName(t[2:]), "s") + "s"
+		elem := goTypeName(t[2:])
+		if a, rest, ok := strings.Cut(elem, " "); ok && (a == "a" || a == "an") {
+			elem = rest
+		}
+		switch w, paren, ok := strings.Cut(elem, " ("); {
+		case elem == "true or false":
+			elem = "booleans"
+		case ok:
+			elem = w + "s (" + paren
+		default:
+			elem += "s"
+		}
+		return "an array of " + elem
 	case strings.HasPrefix(t, "map["):
 		return "an object"
 	case t == "string":
@@ -131,7 +144,42 @@ func goTypeName(t string) string {
 	return "an object"
 }
 
-// position converts a byte offset into a 1-based line and column.
+// valueStart returns the offset of the start of the JSON value that an
+// UnmarshalTypeError reports at off: encoding/json gives the offset just after
+// a scalar, or just after the opening bracket of an object or array.
+func valueStart(data []byte, off int64) int64 {
+	if off <= 0 || off > int64(len(data)) {
+		return off
+	}
+	i := off - 1
+	switch data[i] {
+	case '{', '[':
+		return i
+	case '"':
+		// Back to the opening quote: the first quote not escaped by an
+		// odd number of backslashes (a string holds no raw quote).
+		for j := i - 1; j >= 0; j-- {
+			if data[j] != '"' {
+				continue
+			}
+			n := 0
+			for k := j - 1; k >= 0 && data[k] == '\\'; k-- {
+				n++
+			}
+			if n%2 == 0 {
+				return j
+			}
+		}
+		return i
+	}
+	for i > 0 && strings.IndexByte("0123456789+-.eEtrufalsn", data[i-1]) >= 0 {
+		i--
+	}
+	return i
+}
+
+// position converts a byte offset into a 1-based line and column (counted
+// in characters, not bytes, so that it matches what an editor shows).
 func position(data []byte, off int64) (int, int) {
 	if off > int64(len(data)) {
 		off = int64(len(data))
@@ -144,7 +192,7 @@ func position(data []byte, off int64) (int, int) {
 		if b == '\n' {
 			line++
 			col = 1
-		} else {
+		} else if b&0xC0 != 0x80 { // not a UTF-8 continuation byte
 			col++
 		}
 	}

@@ -155,6 +155,9 @@ func Validate(c *Config) error {
 	}
 	l := s.Linux
 	if l == nil {
+		if s.Hostname != "" {
+			return bad("hostname", "setting the hostname needs a uts namespace (add {\"type\": \"uts\"} to linux.namespaces)")
+		}
 		return nil
 	}
 	have := map[specs.LinuxNamespaceType]bool{}
