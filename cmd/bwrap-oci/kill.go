@@ -6,8 +6,9 @@ import (
 )
 
 func newKillCmd(g *globals) *cobra.Command {
-	return &cobra.Command{
-		Use:   "kill ID [SIGNAL]",
+	var all bool
+	cmd := &cobra.Command{
+		Use:   "kill [--all] ID [SIGNAL]",
 		Short: "Send a signal (default TERM) to the container's init process",
 		Long:  "SIGNAL is a number (37), a name with or without SIG (TERM, SIGKILL) or a real-time signal (RTMIN+3, SIGRTMIN+3, RTMAX-1).",
 		Args:  cobra.RangeArgs(1, 2),
@@ -24,7 +25,12 @@ func newKillCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			if all {
+				return rt.KillAll(args[0], sig)
+			}
 			return rt.Kill(args[0], sig)
 		},
 	}
+	cmd.Flags().BoolVarP(&all, "all", "a", false, "signal every process of the container")
+	return cmd
 }

@@ -8,6 +8,8 @@ import (
 	"math"
 	"os"
 	"runtime/debug"
+	"strconv"
+	"strings"
 
 	"github.com/bwrap-oci/bwrap-oci/internal/container"
 	"github.com/bwrap-oci/bwrap-oci/internal/state"
@@ -21,8 +23,10 @@ var version = "0.1.0-dev"
 
 // globals are the flags every command shares.
 type globals struct {
-	root  string
-	bwrap string
+	root, bwrap             string
+	log, logFormat          string
+	debug, systemdCgroup    bool
+	cgroupManager, rootless string
 }
 
 // exitError carries an exit status without a message (the container's own).
@@ -52,8 +56,30 @@ func newRoot() *cobra.Command {
 	}
 	root.SetVersionTemplate(fmt.Sprintf("bwrap-oci version {{.Version}}\ncommit: %s\nspec: %s\n", commit(), specs.Version))
 	root.PersistentFlags().StringVar(&g.root, "root", "", "directory for container state (default $XDG_RUNTIME_DIR/bwrap-oci, or /run/bwrap-oci for root)")
-	root.PersistentFlags().StringVar(&g.bwrap, "bwrap", "bwrap", "bubblewrap binary")
-	root.AddCommand(newSpecCmd(g), newRunCmd(g), newCreateCmd(g), newStartCmd(g), newListCmd(g), newKillCmd(g), newDeleteCmd(g), newStateCmd(g))
+	pf := root.PersistentFlags()
+	pf.StringVar(&g.bwrap, "bwrap", "bwrap", "bubblewrap binary")
+	pf.StringVar(&g.log, "log", "", "also write messages to this file")
+	pf.StringVar(&g.logFormat, "log-format", "text", "format of --log: text or json (lines with level, msg, time)")
+	pf.BoolVar(&g.debug, "debug", false, "log debug messages")
+	pf.BoolVar(&g.systemdCgroup, "systemd-cgroup", false, "accepted for runc compatibility: bwrap-oci does not manage cgroups")
+	pf.StringVar(&g.cgroupManager, "cgroup-manager", "", "accepted for runc compatibility (cgroupfs, systemd, disabled): bwrap-oci does not manage cgroups")
+	pf.StringVar(&g.rootless, "rootless", "auto", "auto, true or false: accepted for runc compatibility; bwrap-oci always runs rootless-style")
+	root.PersistentPreRunE = func(cmd *cobra.Command, _ []string) error {
+		if err := logs.open(g.log, g.logFormat, g.debug); err != nil {
+			return err
+		}
+		switch g.rootless {
+		case "auto", "true", "false":
+		default:
+			return fmt.Errorf("--rootless: %q is not auto, true or false", g.rootless)
+		}
+		if g.systemdCgroup || (g.cgroupManager != "" && g.cgroupManager != "disabled" && g.cgroupManager != "cgroupfs") {
+			debugf("--systemd-cgroup/--cgroup-manager: bwrap-oci does not place containers in cgroups; linux.cgroupsPath and linux.resources are reported per container")
+		}
+		return nil
+	}
+	root.AddCommand(newSpecCmd(g), newRunCmd(g), newCreateCmd(g), newStartCmd(g), newExecCmd(g), newPsCmd(g), newFeaturesCmd(), newListCmd(g), newKillCmd(g), newDeleteCmd(g), newStateCmd(g))
+	root.AddCommand(newCheckCmd(g))
 	return root
 }
 
@@ -71,11 +97,13 @@ func (g *globals) runtime(needState bool) (*container.Runtime, error) {
 	return rt, nil
 }
 
-func warn(msg string) { fmt.Fprintln(os.Stderr, "bwrap-oci: warning: "+msg) }
-
 func main() {
-	// Nothing the runtime inherited beyond stdio may reach a container.
-	_ = unix.CloseRange(3, math.MaxUint32, unix.CLOSE_RANGE_CLOEXEC)
+	if len(os.Args) > 1 && os.Args[1] == container.HelperArg {
+		os.Exit(container.RunHelper(os.Args[2:]))
+	}
+	// Nothing the runtime inherited beyond stdio may reach a container,
+	// except what --preserve-fds names.
+	_ = unix.CloseRange(uint(3+preservedFDs(os.Args)), math.MaxUint32, unix.CLOSE_RANGE_CLOEXEC)
 	err := newRoot().Execute()
 	var ee exitError
 	var nf *container.NotFoundError
@@ -84,10 +112,10 @@ func main() {
 	case errors.As(err, &ee):
 		os.Exit(ee.code)
 	case errors.As(err, &nf):
-		fmt.Fprintln(os.Stderr, "bwrap-oci: "+oneLine(err.Error()))
+		logs.write("error", oneLine(err.Error()))
 		os.Exit(nf.ExitCode())
 	default:
-		fmt.Fprintln(os.Stderr, "bwrap-oci: "+oneLine(err.Error()))
+		logs.write("error", oneLine(err.Error()))
 		os.Exit(1)
 	}
 }
@@ -101,4 +129,24 @@ func oneLine(s string) string {
 		}
 	}
 	return string(b)
+}
+
+// preservedFDs finds --preserve-fds N before cobra parses the command line:
+// the fds must stay open from the very start.
+func preservedFDs(args []string) int {
+	for i, a := range args {
+		v, ok := strings.CutPrefix(a, "--preserve-fds=")
+		if !ok && a == "--preserve-fds" && i+1 < len(args) {
+			v, ok = args[i+1], true
+		}
+		if ok {
+			if n, err := strconv.Atoi(v); err == nil && n > 0 && n < 1<<16 {
+				return n
+			}
+		}
+		if a == "--" {
+			break
+		}
+	}
+	return 0
 }

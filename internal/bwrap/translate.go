@@ -175,6 +175,16 @@ func (t *translator) add(name string, args ...string) {
 
 func (t *translator) handle(paths ...string) { t.handled = append(t.handled, paths...) }
 
+// present reports whether the config has a non-empty value at or below p.
+func (t *translator) present(p string) bool {
+	for _, q := range t.in.Config.Present {
+		if spec.Covers(p, q) {
+			return true
+		}
+	}
+	return false
+}
+
 func (t *translator) report(field, format string, a ...any) {
 	t.plan.Findings = append(t.plan.Findings, Finding{Field: field, Msg: fmt.Sprintf(format, a...)})
 	t.handle(field)
@@ -207,7 +217,7 @@ func (t *translator) unhandled() {
 			continue
 		}
 		reported[f] = true
-		t.plan.Findings = append(t.plan.Findings, Finding{Field: f, Msg: "not supported by bwrap-oci: ignored", Unknown: !knownField(f)})
+		t.plan.Findings = append(t.plan.Findings, Finding{Field: f, Msg: "not supported by bwrap-oci: ignored", Unknown: !spec.Known(p)})
 	}
 }
 
@@ -232,12 +242,21 @@ func (t *translator) namespaces() error {
 		case t.in.HostRoot:
 			t.report("linux.namespaces", "no user namespace in the config: bwrap-oci creates one mapping every id to itself, so the container's root has no privileges over the host")
 		}
+		if t.s.Linux != nil && (len(t.s.Linux.UIDMappings) > 0 || len(t.s.Linux.GIDMappings) > 0) {
+			field := "linux.uidMappings"
+			if len(t.s.Linux.UIDMappings) == 0 {
+				field = "linux.gidMappings"
+			}
+			t.report(field, "ignored: the config has no user namespace to map")
+		}
 		t.plan.NewUserNS = true
 		t.add("--unshare-user")
 	}
 	if t.plan.NewUserNS {
 		t.plan.UIDMap, t.plan.GIDMap = t.in.UIDMap, t.in.GIDMap
-		t.handle("linux.uidMappings", "linux.gidMappings")
+		if hasUser {
+			t.handle("linux.uidMappings", "linux.gidMappings")
+		}
 	} else if t.s.Linux != nil && (len(t.s.Linux.UIDMappings) > 0 || len(t.s.Linux.GIDMappings) > 0) {
 		t.report("linux.uidMappings", "ignored: the config joins an existing user namespace or has none")
 		t.handle("linux.gidMappings")
@@ -245,9 +264,6 @@ func (t *translator) namespaces() error {
 	if u := t.s.Process.User; t.plan.NewUserNS || t.plan.Join != nil {
 		t.add("--uid", strconv.FormatUint(uint64(u.UID), 10))
 		t.add("--gid", strconv.FormatUint(uint64(u.GID), 10))
-	} else if u.UID != t.in.UID || u.GID != t.in.GID {
-		// bwrap changes ids only inside a user namespace.
-		t.report("process.user", "without a user namespace bwrap cannot change ids: the process runs as uid %d, gid %d (add {\"type\": \"user\"} to linux.namespaces)", t.in.UID, t.in.GID)
 	}
 	if pid, ok := t.ns[specs.PIDNamespace]; ok {
 		if pid.Path != "" {
@@ -317,10 +333,11 @@ func (t *translator) root() error {
 	t.mounts = append(t.mounts, planned{dest: "/", host: t.in.Rootfs, kind: "rootfs"})
 	if t.s.Linux != nil && t.s.Linux.RootfsPropagation != "" {
 		switch t.s.Linux.RootfsPropagation {
-		case "slave", "rslave", "private", "rprivate", "unbindable", "runbindable":
-			// bwrap makes every mount a slave of the host's, so nothing
-			// propagates from the container to the host.
+		case "slave", "rslave":
+			// bwrap makes every mount a slave of the host's.
 			t.handle("linux.rootfsPropagation")
+		case "private", "rprivate", "unbindable", "runbindable":
+			t.report("linux.rootfsPropagation", "%q is approximated: bwrap makes the container's mounts slaves of the host's, so nothing propagates to the host but new host mounts propagate in", t.s.Linux.RootfsPropagation)
 		default:
 			t.report("linux.rootfsPropagation", "%q is not supported: bwrap makes the container's mounts slaves of the host's", t.s.Linux.RootfsPropagation)
 		}
@@ -339,7 +356,7 @@ func (t *translator) rootReadonly() error {
 // Mount options bwrap-oci honours, per mount kind. Options not listed are
 // reported.
 var (
-	bindOK  = set("bind", "rbind", "ro", "rw", "nosuid", "nodev", "dev", "exec", "private", "rprivate", "slave", "rslave", "unbindable", "runbindable")
+	bindOK  = set("bind", "rbind", "ro", "rw", "nosuid", "nodev", "dev", "exec", "slave", "rslave")
 	tmpfsOK = set("ro", "rw", "nosuid", "nodev", "exec")
 	procOK  = set("ro", "rw", "nosuid", "nodev", "noexec")
 )
@@ -363,7 +380,7 @@ func (t *translator) mountsAll() error {
 
 func (t *translator) mount(i int, m specs.Mount) error {
 	f := fmt.Sprintf("mounts[%d]", i)
-	t.handle(f)
+	t.handle(f+".destination", f+".type", f+".source", f+".options")
 	dest := path.Clean(m.Destination)
 	opts := map[string]bool{}
 	for _, o := range m.Options {
@@ -404,15 +421,16 @@ func (t *translator) mount(i int, m specs.Mount) error {
 			return t.errorf(f+".source", "%s does not exist", src)
 		}
 		op := "--bind"
-		if opts["dev"] {
-			op = "--dev-bind"
-		} else if ro {
+		switch {
+		case ro:
 			op = "--ro-bind"
+			if opts["dev"] {
+				t.report(f+".options", "bwrap cannot keep devices usable on a read-only bind: mounted ro,nodev")
+			}
+		case opts["dev"]:
+			op = "--dev-bind"
 		}
 		t.add(op, src, dest)
-		if ro && op == "--dev-bind" {
-			t.add("--remount-ro", dest)
-		}
 		t.mounts = append(t.mounts, planned{dest: dest, host: src, kind: "bind"})
 		unsupported(bindOK)
 		if opts["bind"] && !opts["rbind"] && kind == Dir {
@@ -460,10 +478,10 @@ func (t *translator) mount(i int, m specs.Mount) error {
 		t.mounts = append(t.mounts, planned{dest: dest, kind: "tmpfs"})
 		unsupported(tmpfsOK, "size", "mode")
 	case m.Type == "proc":
-		if _, ok := t.ns[specs.PIDNamespace]; !ok && !t.in.Root {
+		if _, ok := t.ns[specs.PIDNamespace]; !ok {
 			t.add("--ro-bind", "/proc", dest)
 			t.mounts = append(t.mounts, planned{dest: dest, host: "/proc", kind: "bind"})
-			t.report(f, "without a pid namespace an unprivileged container cannot mount proc: the host's /proc is bound read-only instead")
+			t.report(f, "without a pid namespace of its own a container in a new user namespace cannot mount proc: the host's /proc is bound read-only instead")
 			break
 		}
 		t.add("--proc", dest)
@@ -495,7 +513,12 @@ func (t *translator) mount(i int, m specs.Mount) error {
 			break
 		}
 		t.add("--mqueue", dest)
+		if ro {
+			t.add("--remount-ro", dest)
+		}
 		t.mounts = append(t.mounts, planned{dest: dest, kind: "mqueue"})
+		// nosuid, nodev and noexec change nothing on mqueue, which holds
+		// neither programs nor devices.
 		unsupported(procOK)
 	case m.Type == "sysfs":
 		op := "--bind"
@@ -512,7 +535,7 @@ func (t *translator) mount(i int, m specs.Mount) error {
 		}
 		t.add(op, "/sys/fs/cgroup", dest)
 		t.mounts = append(t.mounts, planned{dest: dest, host: "/sys/fs/cgroup", kind: "bind"})
-		unsupported(procOK, "relatime")
+		t.report(f, "bwrap cannot mount a new cgroup file system: the host's /sys/fs/cgroup is bound instead (with a cgroup namespace, paths are relative to the container's cgroup)")
 	default:
 		t.report(f+".type", "mount type %q is not supported by bwrap: not mounted", m.Type)
 	}
@@ -579,6 +602,9 @@ func (t *translator) devices() error {
 		}
 		if (d.Type == "c" || d.Type == "b" || d.Type == "u") && t.in.Host.Device(d.Path, d.Type, d.Major, d.Minor) {
 			t.add("--dev-bind", d.Path, d.Path)
+			if d.FileMode != nil || d.UID != nil || d.GID != nil {
+				t.report(f, "the host's %s is bound: its mode and owner are the host's, not fileMode/uid/gid", d.Path)
+			}
 			continue
 		}
 		t.report(f, "an unprivileged container cannot create device nodes, and the host has no %s %d:%d at %s to bind: not created", d.Type, d.Major, d.Minor, d.Path)
@@ -749,7 +775,9 @@ func (t *translator) capabilities() error {
 	// bwrap gives its one set to all five: choose the effective set the
 	// config leads to, so that what the process can do is exactly that.
 	give := want.eff
-	if t.in.Root && !t.plan.NewUserNS && t.plan.Join == nil {
+	if t.in.Root {
+		// bwrap run by uid 0 starts from every capability and --cap-add
+		// only adds: drop them all first.
 		t.add("--cap-drop", "ALL")
 	}
 	for _, n := range sortedCaps(give) {
@@ -839,7 +867,13 @@ func (t *translator) linuxRest() error {
 	for _, k := range keys {
 		t.report("linux.sysctl."+k, "bwrap cannot set sysctls: not set")
 	}
-	if l.Resources != nil {
+	if len(l.NetDevices) > 0 {
+		t.report("linux.netDevices", "moving network devices into the container is not supported: not moved")
+	}
+	if len(l.TimeOffsets) > 0 {
+		t.report("linux.timeOffsets", "time namespaces are not supported by bwrap: offsets not applied")
+	}
+	if t.present("linux.resources") {
 		t.report("linux.resources", "cgroup resource limits are not applied by bwrap-oci (no cgroup manager): not enforced")
 	}
 	if l.CgroupsPath != "" {
@@ -858,41 +892,8 @@ func (t *translator) others() error {
 	if t.s.Domainname != "" {
 		t.report("domainname", "bwrap cannot set the NIS domain name: not set")
 	}
-	if t.s.Hooks != nil {
+	if t.present("hooks") {
 		t.report("hooks", "hooks are not run yet: ignored")
 	}
 	return nil
-}
-
-// knownField reports whether a top-level-ish path is a property of the
-// runtime spec (as opposed to an unknown property, which the spec says a
-// runtime must ignore without error).
-func knownField(f string) bool {
-	known := []string{"ociVersion", "process", "root", "hostname", "domainname", "mounts", "hooks", "annotations", "linux", "solaris", "windows", "vm", "zos", "freebsd"}
-	top, _, _ := strings.Cut(f, ".")
-	for _, k := range known {
-		if k == top {
-			return top != "process" && top != "linux" && top != "root" || knownSub(f)
-		}
-	}
-	return false
-}
-
-func knownSub(f string) bool {
-	known := []string{
-		"root.path", "root.readonly",
-		"process.terminal", "process.consoleSize", "process.user.uid", "process.user.gid", "process.user.umask",
-		"process.user.additionalGids", "process.user.username", "process.args", "process.commandLine", "process.env",
-		"process.cwd", "process.capabilities", "process.rlimits", "process.noNewPrivileges", "process.apparmorProfile",
-		"process.oomScoreAdj", "process.scheduler", "process.selinuxLabel", "process.ioPriority", "process.execCPUAffinity",
-		"linux.uidMappings", "linux.gidMappings", "linux.sysctl", "linux.resources", "linux.cgroupsPath", "linux.namespaces",
-		"linux.devices", "linux.netDevices", "linux.seccomp", "linux.rootfsPropagation", "linux.maskedPaths",
-		"linux.readonlyPaths", "linux.mountLabel", "linux.intelRdt", "linux.memoryPolicy", "linux.personality", "linux.timeOffsets",
-	}
-	for _, k := range known {
-		if spec.Covers(k, f) {
-			return true
-		}
-	}
-	return false
 }

@@ -98,6 +98,11 @@ func (rt *Runtime) Run(p *Prepared, o RunOptions) (int, error) {
 		}
 		return 0, rt.Start(o.ID)
 	}
+	if p.Plan.Terminal && o.ConsoleSocket == "" {
+		if _, err := unix.IoctlGetTermios(int(o.Stdin.Fd()), unix.TCGETS); err != nil {
+			rt.warn(p.Config.File + ": process.terminal: standard input is not a terminal: the process runs without one")
+		}
+	}
 	st, err := rt.create(p, o, foreground)
 	if err != nil {
 		return 1, err

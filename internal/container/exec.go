@@ -1,0 +1,269 @@
+package container
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+
+	"github.com/bwrap-oci/bwrap-oci/internal/spec"
+	"github.com/bwrap-oci/bwrap-oci/internal/state"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+)
+
+// HelperArg is argv[1] of the in-container exec helper (see RunHelper).
+const HelperArg = "__bwrap-oci-exec-helper"
+
+// ExecOptions are the settings of `exec`.
+type ExecOptions struct {
+	Process       *specs.Process // the process to run, complete
+	Detach        bool
+	PidFile       string
+	ConsoleSocket string
+	PreserveFDs   int
+	Stdin         *os.File
+	Stdout        *os.File
+	Stderr        *os.File
+}
+
+// helperParams is what the runtime tells the helper, through a memfd.
+type helperParams struct {
+	Args        []string            `json:"args"`
+	Env         []string            `json:"env"`
+	Cwd         string              `json:"cwd"`
+	UID         uint32              `json:"uid"`
+	GID         uint32              `json:"gid"`
+	Groups      []uint32            `json:"groups"`
+	SetGroups   bool                `json:"setGroups"`
+	Umask       *uint32             `json:"umask,omitempty"`
+	Caps        *capNumbers         `json:"caps"`
+	NoNewPrivs  bool                `json:"noNewPrivs"`
+	Rlimits     []specs.POSIXRlimit `json:"rlimits,omitempty"`
+	OOMScoreAdj *int                `json:"oomScoreAdj,omitempty"`
+	KeepFDs     int                 `json:"keepFDs"` // 3..3+KeepFDs-1 stay open
+	NewSession  bool                `json:"newSession"`
+}
+
+type capNumbers struct {
+	Bounding, Effective, Permitted, Inheritable, Ambient []int
+}
+
+// ExecProcess is the container's config process, for exec's defaults.
+func (rt *Runtime) ExecProcess(id string) (*specs.Process, error) {
+	c, err := rt.store().Open(id)
+	if err != nil {
+		return nil, err
+	}
+	defer c.Close()
+	st, err := c.Load()
+	if err != nil {
+		return nil, err
+	}
+	file := st.Extra["config"]
+	if file == "" {
+		file = filepath.Join(st.Bundle, "config.json")
+	}
+	cfg, err := spec.Load(file)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.Spec.Process == nil {
+		return &specs.Process{Cwd: "/"}, nil
+	}
+	p := *cfg.Spec.Process
+	return &p, nil
+}
+
+// Exec runs a new process in every namespace of a running container. The
+// namespaces are entered by nsenter (util-linux; a root-owned host binary),
+// which then runs a sealed memfd copy of this binary as a helper that sets
+// the process's ids, capabilities and limits, and executes the process: the
+// runtime's own binary on disk never runs inside the container's PID
+// namespace (the class of CVE-2019-5736).
+func (rt *Runtime) Exec(id string, o ExecOptions) (int, error) {
+	c, err := rt.store().Open(id)
+	if err != nil {
+		return 1, err
+	}
+	st, err := c.Load()
+	c.Close()
+	if err != nil {
+		return 1, err
+	}
+	if st.Current() != state.StatusRunning {
+		return 1, fmt.Errorf("container %q: %w (it is %s)", id, errNotRunning, st.Current())
+	}
+	p := o.Process
+	if len(p.Args) == 0 {
+		return 1, fmt.Errorf("exec: no command given")
+	}
+	if p.Cwd == "" {
+		p.Cwd = "/"
+	}
+	params := helperParams{Args: p.Args, Env: p.Env, Cwd: p.Cwd, UID: p.User.UID, GID: p.User.GID,
+		Groups: p.User.AdditionalGids, Umask: p.User.Umask, NoNewPrivs: p.NoNewPrivileges,
+		Rlimits: p.Rlimits, OOMScoreAdj: p.OOMScoreAdj, KeepFDs: o.PreserveFDs, NewSession: !p.Terminal}
+	if data, err := os.ReadFile(fmt.Sprintf("/proc/%d/setgroups", st.Pid)); err == nil && strings.TrimSpace(string(data)) == "allow" {
+		params.SetGroups = true
+	}
+	if p.Capabilities != nil {
+		params.Caps = &capNumbers{}
+		for _, set := range []struct {
+			names []string
+			out   *[]int
+		}{{p.Capabilities.Bounding, &params.Caps.Bounding}, {p.Capabilities.Effective, &params.Caps.Effective},
+			{p.Capabilities.Permitted, &params.Caps.Permitted}, {p.Capabilities.Inheritable, &params.Caps.Inheritable},
+			{p.Capabilities.Ambient, &params.Caps.Ambient}} {
+			for _, n := range set.names {
+				cp, ok := spec.Capability(n)
+				if !ok {
+					return 1, fmt.Errorf("exec: unknown capability %q", n)
+				}
+				*set.out = append(*set.out, int(cp))
+			}
+		}
+	} else {
+		params.Caps = &capNumbers{}
+	}
+	nsArgs, err := nsenterArgs(st.Pid)
+	if err != nil {
+		return 1, err
+	}
+	self, err := sealedSelf()
+	if err != nil {
+		return 1, err
+	}
+	defer self.Close()
+	pdata, err := json.Marshal(params)
+	if err != nil {
+		return 1, err
+	}
+	pfile, err := argsMemfdBytes(pdata)
+	if err != nil {
+		return 1, err
+	}
+	defer pfile.Close()
+	var files []*os.File
+	for i := 0; i < o.PreserveFDs; i++ {
+		files = append(files, os.NewFile(uintptr(3+i), "preserved"))
+	}
+	selfFD := 3 + len(files)
+	paramFD := selfFD + 1
+	files = append(files, self, pfile)
+	nsenter, err := exec.LookPath("nsenter")
+	if err != nil {
+		return 1, fmt.Errorf("exec needs nsenter (util-linux): %v", err)
+	}
+	argv := append([]string{"--target", strconv.Itoa(st.Pid), "--preserve-credentials"}, nsArgs...)
+	argv = append(argv, "--", fmt.Sprintf("/proc/self/fd/%d", selfFD), HelperArg, strconv.Itoa(selfFD), strconv.Itoa(paramFD))
+	cmd := exec.Command(nsenter, argv...)
+	cmd.Env = []string{}
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = o.Stdin, o.Stdout, o.Stderr
+	cmd.ExtraFiles = files
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: o.Detach}
+	if p.Terminal && o.ConsoleSocket != "" {
+		master, slave, err := openPty()
+		if err != nil {
+			return 1, err
+		}
+		defer master.Close()
+		defer slave.Close()
+		cmd.Stdin, cmd.Stdout, cmd.Stderr = slave, slave, slave
+		cmd.SysProcAttr.Setsid, cmd.SysProcAttr.Setctty, cmd.SysProcAttr.Ctty = true, true, 0
+		if err := cmd.Start(); err != nil {
+			return 1, err
+		}
+		if err := sendConsole(o.ConsoleSocket, master); err != nil {
+			_ = cmd.Process.Kill()
+			_ = cmd.Wait()
+			return 1, err
+		}
+	} else {
+		if p.Terminal && o.Detach {
+			return 1, fmt.Errorf("exec: a detached process with a terminal needs --console-socket")
+		}
+		if err := cmd.Start(); err != nil {
+			return 1, err
+		}
+	}
+	if o.PidFile != "" {
+		// nsenter's outer process, in our PID namespace: it waits for the
+		// process and exits with its status, so the caller reaps it.
+		if err := writePidFile(o.PidFile, cmd.Process.Pid); err != nil {
+			_ = cmd.Process.Kill()
+			return 1, err
+		}
+	}
+	if o.Detach {
+		_ = cmd.Process.Release()
+		return 0, nil
+	}
+	werr := cmd.Wait()
+	return exitCode(cmd, werr), nil
+}
+
+// nsenterArgs names the namespaces of pid that differ from ours.
+func nsenterArgs(pid int) ([]string, error) {
+	kinds := []struct{ file, flag string }{
+		{"user", "--user"}, {"mnt", "--mount"}, {"pid", "--pid"}, {"net", "--net"},
+		{"ipc", "--ipc"}, {"uts", "--uts"}, {"cgroup", "--cgroup"},
+	}
+	var out []string
+	for _, k := range kinds {
+		theirs, err := os.Readlink(fmt.Sprintf("/proc/%d/ns/%s", pid, k.file))
+		if err != nil {
+			return nil, fmt.Errorf("container process %d: %v", pid, err)
+		}
+		ours, _ := os.Readlink("/proc/self/ns/" + k.file)
+		if theirs != ours {
+			out = append(out, k.flag)
+		}
+	}
+	return out, nil
+}
+
+// sealedSelf copies this binary into a sealed memfd.
+func sealedSelf() (*os.File, error) {
+	src, err := os.Open("/proc/self/exe")
+	if err != nil {
+		return nil, err
+	}
+	defer src.Close()
+	fd, err := unix.MemfdCreate("bwrap-oci", unix.MFD_CLOEXEC|unix.MFD_ALLOW_SEALING)
+	if err != nil {
+		return nil, fmt.Errorf("memfd_create: %v", err)
+	}
+	dst := os.NewFile(uintptr(fd), "bwrap-oci")
+	if _, err := io.Copy(dst, src); err != nil {
+		dst.Close()
+		return nil, err
+	}
+	if _, err := unix.FcntlInt(dst.Fd(), unix.F_ADD_SEALS, unix.F_SEAL_SEAL|unix.F_SEAL_SHRINK|unix.F_SEAL_GROW|unix.F_SEAL_WRITE); err != nil {
+		dst.Close()
+		return nil, fmt.Errorf("sealing the exec helper: %v", err)
+	}
+	return dst, nil
+}
+
+func argsMemfdBytes(data []byte) (*os.File, error) {
+	fd, err := unix.MemfdCreate("bwrap-oci-params", unix.MFD_CLOEXEC)
+	if err != nil {
+		return nil, err
+	}
+	f := os.NewFile(uintptr(fd), "bwrap-oci-params")
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return nil, err
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return f, nil
+}
