@@ -44,7 +44,9 @@ func (l *logger) write(level, msg string) {
 	if level == "debug" && !l.debug {
 		return
 	}
-	if l.stderr {
+	// With --log, as with runc, only errors also reach stderr: engines
+	// read stderr whole when the runtime fails.
+	if l.stderr && (l.file == nil || level == "error") {
 		prefix := "bwrap-oci: "
 		if level != "error" {
 			prefix += level + ": "

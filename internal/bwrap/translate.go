@@ -96,8 +96,9 @@ type Plan struct {
 	// writes (UIDMap, GIDMap), through --userns-block-fd.
 	NewUserNS      bool
 	UIDMap, GIDMap []idmap.Mapping
-	// Join maps "user" and "pid" to namespace paths that bwrap joins through
-	// --userns FD and --pidns FD: the edge opens them.
+	// Join maps namespace types to paths to join: "user" and "pid" through
+	// bwrap's --userns FD and --pidns FD; "network", "ipc", "uts" and
+	// "cgroup" by the runtime on the thread that starts bwrap.
 	Join        map[string]string
 	Rlimits     []Rlimit
 	OOMScoreAdj *int
@@ -242,13 +243,7 @@ func (t *translator) namespaces() error {
 		case t.in.HostRoot:
 			t.report("linux.namespaces", "no user namespace in the config: bwrap-oci creates one mapping every id to itself, so the container's root has no privileges over the host")
 		}
-		if t.s.Linux != nil && (len(t.s.Linux.UIDMappings) > 0 || len(t.s.Linux.GIDMappings) > 0) {
-			field := "linux.uidMappings"
-			if len(t.s.Linux.UIDMappings) == 0 {
-				field = "linux.gidMappings"
-			}
-			t.report(field, "ignored: the config has no user namespace to map")
-		}
+		t.ignoredMappings("ignored: the config has no user namespace to map")
 		t.plan.NewUserNS = true
 		t.add("--unshare-user")
 	}
@@ -257,9 +252,8 @@ func (t *translator) namespaces() error {
 		if hasUser {
 			t.handle("linux.uidMappings", "linux.gidMappings")
 		}
-	} else if t.s.Linux != nil && (len(t.s.Linux.UIDMappings) > 0 || len(t.s.Linux.GIDMappings) > 0) {
-		t.report("linux.uidMappings", "ignored: the config joins an existing user namespace or has none")
-		t.handle("linux.gidMappings")
+	} else {
+		t.ignoredMappings("ignored: the config joins an existing user namespace or has none")
 	}
 	if u := t.s.Process.User; t.plan.NewUserNS || t.plan.Join != nil {
 		t.add("--uid", strconv.FormatUint(uint64(u.UID), 10))
@@ -287,7 +281,13 @@ func (t *translator) namespaces() error {
 			continue
 		}
 		if ns.Path != "" {
-			return t.errorf(nsField(t.s, n.typ)+".path", "bwrap cannot join an existing %s namespace (only user and pid namespaces can be joined)", n.typ)
+			// bwrap cannot join these: the runtime joins them on the
+			// thread that starts bwrap, which then inherits them.
+			if t.plan.Join == nil {
+				t.plan.Join = map[string]string{}
+			}
+			t.plan.Join[string(n.typ)] = ns.Path
+			continue
 		}
 		t.add(n.flag)
 	}
@@ -303,10 +303,29 @@ func (t *translator) namespaces() error {
 		t.report(nsField(t.s, specs.TimeNamespace), "time namespaces are not supported by bwrap: the container shares the host's clocks")
 	}
 	if t.s.Hostname != "" {
-		t.add("--hostname", t.s.Hostname)
-		t.handle("hostname")
+		if t.ns[specs.UTSNamespace].Path != "" {
+			// bwrap's --hostname needs --unshare-uts.
+			t.report("hostname", "bwrap sets the hostname only in a uts namespace of its own: not set in the joined one")
+		} else {
+			t.add("--hostname", t.s.Hostname)
+			t.handle("hostname")
+		}
 	}
 	return nil
+}
+
+// ignoredMappings reports each of the config's id mappings, which apply to
+// no user namespace that bwrap-oci creates.
+func (t *translator) ignoredMappings(msg string) {
+	if t.s.Linux == nil {
+		return
+	}
+	if len(t.s.Linux.UIDMappings) > 0 {
+		t.report("linux.uidMappings", "%s", msg)
+	}
+	if len(t.s.Linux.GIDMappings) > 0 {
+		t.report("linux.gidMappings", "%s", msg)
+	}
 }
 
 func nsField(s *specs.Spec, typ specs.LinuxNamespaceType) string {
@@ -656,11 +675,34 @@ func (t *translator) readonlyPaths() error {
 			t.report(fmt.Sprintf("linux.readonlyPaths[%d]", i), "%s is inside a new %s mount and cannot be made read-only by bwrap", p, m.kind)
 		case t.in.Host.Kind(host) == Missing:
 			// Nothing there to protect, as runc does.
+		case t.mountBelow(p) != "":
+			// A new bind of p would cover what is mounted below it.
+			t.report(fmt.Sprintf("linux.readonlyPaths[%d]", i), "%s cannot be made read-only by bwrap without hiding the mount at %s below it: left writable", p, t.mountBelow(p))
 		default:
 			t.add("--ro-bind", host, p)
 		}
 	}
 	return nil
+}
+
+// mountBelow returns the destination of a mount already in the plan that
+// lies strictly below the container path p, or "".
+func (t *translator) mountBelow(p string) string {
+	for _, o := range t.plan.Opts {
+		var dest string
+		switch o.Name {
+		case "--bind", "--ro-bind", "--dev-bind":
+			dest = o.Args[1]
+		case "--tmpfs", "--proc", "--dev", "--mqueue":
+			dest = o.Args[0]
+		default:
+			continue
+		}
+		if dest != p && (p == "/" || strings.HasPrefix(dest, p+"/")) {
+			return dest
+		}
+	}
+	return ""
 }
 
 func (t *translator) maskedPaths() error {

@@ -32,6 +32,25 @@ func openPty() (master, slave *os.File, err error) {
 	return m, s, nil
 }
 
+// dialConsole connects to the caller's console socket.
+func dialConsole(path string) (*os.File, error) {
+	conn, err := net.Dial("unix", path)
+	if err != nil {
+		return nil, fmt.Errorf("--console-socket %s: %v", path, err)
+	}
+	defer conn.Close()
+	uc, ok := conn.(*net.UnixConn)
+	if !ok {
+		return nil, fmt.Errorf("--console-socket %s: not a unix socket", path)
+	}
+	return uc.File()
+}
+
+// sendConsoleFD sends master over the connected socket fd.
+func sendConsoleFD(sock int, master int, name string) error {
+	return unix.Sendmsg(sock, []byte(name), unix.UnixRights(master), nil, 0)
+}
+
 // sendConsole sends the terminal's master over the unix socket at path, as
 // runc does for --console-socket.
 func sendConsole(path string, master *os.File) error {

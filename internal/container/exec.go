@@ -48,6 +48,10 @@ type helperParams struct {
 	OOMScoreAdj *int                `json:"oomScoreAdj,omitempty"`
 	KeepFDs     int                 `json:"keepFDs"` // 3..3+KeepFDs-1 stay open
 	NewSession  bool                `json:"newSession"`
+	// ConsoleFD is a connection to the caller's --console-socket: the
+	// helper allocates the terminal inside the container (so that it is
+	// the container's /dev/pts) and sends its master over it.
+	ConsoleFD int `json:"consoleFD,omitempty"`
 }
 
 type capNumbers struct {
@@ -140,11 +144,7 @@ func (rt *Runtime) Exec(id string, o ExecOptions) (int, error) {
 		return 1, err
 	}
 	defer self.Close()
-	pdata, err := json.Marshal(params)
-	if err != nil {
-		return 1, err
-	}
-	pfile, err := argsMemfdBytes(pdata)
+	pfile, err := unixMemfd("bwrap-oci-params")
 	if err != nil {
 		return 1, err
 	}
@@ -156,6 +156,26 @@ func (rt *Runtime) Exec(id string, o ExecOptions) (int, error) {
 	selfFD := 3 + len(files)
 	paramFD := selfFD + 1
 	files = append(files, self, pfile)
+	if p.Terminal && o.ConsoleSocket != "" {
+		conn, err := dialConsole(o.ConsoleSocket)
+		if err != nil {
+			return 1, err
+		}
+		defer conn.Close()
+		params.ConsoleFD = 3 + len(files)
+		params.NewSession = false
+		files = append(files, conn)
+	}
+	pdata, err := json.Marshal(params)
+	if err != nil {
+		return 1, err
+	}
+	if _, err := pfile.Write(pdata); err != nil {
+		return 1, err
+	}
+	if _, err := pfile.Seek(0, io.SeekStart); err != nil {
+		return 1, err
+	}
 	nsenter, err := exec.LookPath("nsenter")
 	if err != nil {
 		return 1, fmt.Errorf("exec needs nsenter (util-linux): %v", err)
@@ -167,30 +187,11 @@ func (rt *Runtime) Exec(id string, o ExecOptions) (int, error) {
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = o.Stdin, o.Stdout, o.Stderr
 	cmd.ExtraFiles = files
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: o.Detach}
-	if p.Terminal && o.ConsoleSocket != "" {
-		master, slave, err := openPty()
-		if err != nil {
-			return 1, err
-		}
-		defer master.Close()
-		defer slave.Close()
-		cmd.Stdin, cmd.Stdout, cmd.Stderr = slave, slave, slave
-		cmd.SysProcAttr.Setsid, cmd.SysProcAttr.Setctty, cmd.SysProcAttr.Ctty = true, true, 0
-		if err := cmd.Start(); err != nil {
-			return 1, err
-		}
-		if err := sendConsole(o.ConsoleSocket, master); err != nil {
-			_ = cmd.Process.Kill()
-			_ = cmd.Wait()
-			return 1, err
-		}
-	} else {
-		if p.Terminal && o.Detach {
-			return 1, fmt.Errorf("exec: a detached process with a terminal needs --console-socket")
-		}
-		if err := cmd.Start(); err != nil {
-			return 1, err
-		}
+	if p.Terminal && o.Detach && o.ConsoleSocket == "" {
+		return 1, fmt.Errorf("exec: a detached process with a terminal needs --console-socket")
+	}
+	if err := cmd.Start(); err != nil {
+		return 1, err
 	}
 	if o.PidFile != "" {
 		// nsenter's outer process, in our PID namespace: it waits for the
@@ -251,19 +252,10 @@ func sealedSelf() (*os.File, error) {
 	return dst, nil
 }
 
-func argsMemfdBytes(data []byte) (*os.File, error) {
-	fd, err := unix.MemfdCreate("bwrap-oci-params", unix.MFD_CLOEXEC)
+func unixMemfd(name string) (*os.File, error) {
+	fd, err := unix.MemfdCreate(name, unix.MFD_CLOEXEC)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("memfd_create: %v", err)
 	}
-	f := os.NewFile(uintptr(fd), "bwrap-oci-params")
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return nil, err
-	}
-	if _, err := f.Seek(0, io.SeekStart); err != nil {
-		f.Close()
-		return nil, err
-	}
-	return f, nil
+	return os.NewFile(uintptr(fd), name), nil
 }

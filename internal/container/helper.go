@@ -49,6 +49,11 @@ func RunHelper(args []string) int {
 	if p.NewSession {
 		_, _ = unix.Setsid()
 	}
+	if p.ConsoleFD > 0 {
+		if err := consoleInside(p.ConsoleFD, p.UID, p.GID); err != nil {
+			return fail(125, "terminal: %v", err)
+		}
+	}
 	for _, r := range p.Rlimits {
 		res, ok := spec.Rlimits[r.Type]
 		if !ok {
@@ -187,4 +192,44 @@ func findExec(name string, env []string, cwd string) (string, error) {
 		return "", fmt.Errorf("%q: permission denied", name)
 	}
 	return "", fmt.Errorf("%q: executable file not found in $PATH", name)
+}
+
+// consoleInside allocates a terminal from the container's own /dev/ptmx,
+// makes it the controlling terminal and stdio, and sends the master over
+// the console socket connection sock.
+func consoleInside(sock int, uid, gid uint32) error {
+	defer unix.Close(sock)
+	m, err := unix.Open("/dev/ptmx", unix.O_RDWR|unix.O_NOCTTY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return err
+	}
+	defer unix.Close(m)
+	if err := unix.IoctlSetPointerInt(m, unix.TIOCSPTLCK, 0); err != nil {
+		return err
+	}
+	n, err := unix.IoctlGetUint32(m, unix.TIOCGPTN)
+	if err != nil {
+		return err
+	}
+	name := "/dev/pts/" + strconv.FormatUint(uint64(n), 10)
+	sl, err := unix.Open(name, unix.O_RDWR|unix.O_NOCTTY, 0)
+	if err != nil {
+		return err
+	}
+	_ = unix.Fchown(sl, int(uid), int(gid))
+	if _, err := unix.Setsid(); err != nil {
+		return err
+	}
+	if err := unix.IoctlSetInt(sl, unix.TIOCSCTTY, 0); err != nil {
+		return err
+	}
+	for fd := 0; fd < 3; fd++ {
+		if err := unix.Dup2(sl, fd); err != nil {
+			return err
+		}
+	}
+	if sl > 2 {
+		unix.Close(sl)
+	}
+	return sendConsoleFD(sock, m, name)
 }

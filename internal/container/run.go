@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
@@ -289,13 +290,7 @@ func (rt *Runtime) create(p *Prepared, o RunOptions, m mode) (st *started, err e
 	} else if plan.Terminal && m != foreground {
 		return nil, fmt.Errorf("%s: process.terminal: a detached container needs --console-socket to get its terminal", p.Config.File)
 	}
-	if plan.Umask != nil {
-		old := syscall.Umask(int(*plan.Umask))
-		err = cmd.Start()
-		syscall.Umask(old)
-	} else {
-		err = cmd.Start()
-	}
+	err = startIn(cmd, plan)
 	closeAll(infoW, syncR, statusFile)
 	if err != nil {
 		return nil, fmt.Errorf("starting %s: %w", p.BwrapBin, err)
@@ -392,6 +387,46 @@ func (rt *Runtime) create(p *Prepared, o RunOptions, m mode) (st *started, err e
 		}
 	}
 	return &started{cmd: cmd, pid: pid, pidStart: start, container: c}, nil
+}
+
+// threadNS are the namespaces the runtime joins for bwrap, by setns on the
+// thread that starts it (bwrap cannot join them itself).
+var threadNS = []struct {
+	kind string
+	flag int
+}{{"network", unix.CLONE_NEWNET}, {"ipc", unix.CLONE_NEWIPC}, {"uts", unix.CLONE_NEWUTS}, {"cgroup", unix.CLONE_NEWCGROUP}}
+
+// startIn starts bwrap with the plan's umask, from a thread that has joined
+// the namespaces the config names by path. That thread is thrown away
+// afterwards (its goroutine ends locked), so no other work runs in them.
+func startIn(cmd *exec.Cmd, plan *bwrap.Plan) error {
+	done := make(chan error, 1)
+	go func() {
+		runtime.LockOSThread()
+		for _, ns := range threadNS {
+			path, ok := plan.Join[ns.kind]
+			if !ok {
+				continue
+			}
+			fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+			if err != nil {
+				done <- fmt.Errorf("linux.namespaces: %s namespace %s: %v", ns.kind, path, err)
+				return
+			}
+			err = unix.Setns(fd, ns.flag)
+			unix.Close(fd)
+			if err != nil {
+				done <- fmt.Errorf("linux.namespaces: joining the %s namespace %s: %v", ns.kind, path, err)
+				return
+			}
+		}
+		if plan.Umask != nil {
+			old := syscall.Umask(int(*plan.Umask))
+			defer syscall.Umask(old)
+		}
+		done <- cmd.Start()
+	}()
+	return <-done
 }
 
 // waitBlocked waits until bwrap has set the container up (its process's

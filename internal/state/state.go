@@ -20,6 +20,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 	"unicode/utf8"
 )
@@ -113,7 +114,9 @@ func quoteShort(s string) string {
 // with euid 0, else $XDG_RUNTIME_DIR/bwrap-oci.
 func DefaultRoot() (string, error) {
 	euid := geteuid()
-	if euid == 0 {
+	// Root of the host uses /run; root inside a user namespace (as under
+	// rootless Podman, which passes no --root) is a user's runtime.
+	if euid == 0 && (initialUserNS() || os.Getenv("XDG_RUNTIME_DIR") == "") {
 		return "/run/bwrap-oci", nil
 	}
 	dir := os.Getenv("XDG_RUNTIME_DIR")
@@ -150,3 +153,14 @@ func (e *idError) Error() string {
 }
 
 func (e *idError) Unwrap() error { return e.err }
+
+// initialUserNS reports whether this process is in the host's user
+// namespace (its uid_map is the full identity map).
+func initialUserNS() bool {
+	data, err := os.ReadFile("/proc/self/uid_map")
+	if err != nil {
+		return true
+	}
+	f := strings.Fields(string(data))
+	return len(f) == 3 && f[0] == "0" && f[1] == "0" && f[2] == "4294967295"
+}
