@@ -2,7 +2,6 @@ package container
 
 import (
 	"fmt"
-	"net"
 	"os"
 	"strconv"
 
@@ -34,16 +33,15 @@ func openPty() (master, slave *os.File, err error) {
 
 // dialConsole connects to the caller's console socket.
 func dialConsole(path string) (*os.File, error) {
-	conn, err := net.Dial("unix", path)
+	fd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
 		return nil, fmt.Errorf("--console-socket %s: %v", path, err)
 	}
-	defer conn.Close()
-	uc, ok := conn.(*net.UnixConn)
-	if !ok {
-		return nil, fmt.Errorf("--console-socket %s: not a unix socket", path)
+	if err := unix.Connect(fd, &unix.SockaddrUnix{Name: path}); err != nil {
+		unix.Close(fd)
+		return nil, fmt.Errorf("--console-socket %s: %v", path, err)
 	}
-	return uc.File()
+	return os.NewFile(uintptr(fd), "console-socket"), nil
 }
 
 // sendConsoleFD sends master over the connected socket fd.
@@ -54,17 +52,12 @@ func sendConsoleFD(sock int, master int, name string) error {
 // sendConsole sends the terminal's master over the unix socket at path, as
 // runc does for --console-socket.
 func sendConsole(path string, master *os.File) error {
-	conn, err := net.Dial("unix", path)
+	conn, err := dialConsole(path)
 	if err != nil {
-		return fmt.Errorf("--console-socket %s: %v", path, err)
+		return err
 	}
 	defer conn.Close()
-	uc, ok := conn.(*net.UnixConn)
-	if !ok {
-		return fmt.Errorf("--console-socket %s: not a unix socket", path)
-	}
-	rights := unix.UnixRights(int(master.Fd()))
-	if _, _, err := uc.WriteMsgUnix([]byte(master.Name()), rights, nil); err != nil {
+	if err := sendConsoleFD(int(conn.Fd()), int(master.Fd()), master.Name()); err != nil {
 		return fmt.Errorf("--console-socket %s: sending the terminal: %v", path, err)
 	}
 	return nil

@@ -7,13 +7,13 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/user"
 	"path/filepath"
 	"strconv"
 	"strings"
 
 	"github.com/bwrap-oci/bwrap-oci/internal/bwrap"
 	"github.com/bwrap-oci/bwrap-oci/internal/idmap"
+	"github.com/bwrap-oci/bwrap-oci/internal/passwd"
 	"github.com/bwrap-oci/bwrap-oci/internal/spec"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
@@ -51,10 +51,10 @@ func CurrentCaller() Caller {
 	return c
 }
 
-// userName finds the login name for uid from /etc/passwd without cgo.
+// userName finds the login name for uid in /etc/passwd.
 func userName(uid uint32) string {
-	if u, err := user.LookupId(strconv.FormatUint(uint64(uid), 10)); err == nil {
-		return u.Username
+	if e, ok := passwd.Lookup(uid); ok {
+		return e.Name
 	}
 	return ""
 }

@@ -4,12 +4,11 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"github.com/bwrap-oci/bwrap-oci/internal/passwd"
 	"io/fs"
 	"os"
 	"os/exec"
-	"os/user"
 	"path/filepath"
-	"strconv"
 	"strings"
 )
 
@@ -62,8 +61,8 @@ func Apply(helper string, pid int, ms []Mapping) error {
 // currentUser describes the caller for hints: "user NAME (uid N)".
 func currentUser() string {
 	uid := os.Getuid()
-	if u, err := user.LookupId(strconv.Itoa(uid)); err == nil && u.Username != "" {
-		return fmt.Sprintf("user %s (uid %d)", u.Username, uid)
+	if e, ok := passwd.Lookup(uint32(uid)); ok && e.Name != "" {
+		return fmt.Sprintf("user %s (uid %d)", e.Name, uid)
 	}
 	return fmt.Sprintf("uid %d", uid)
 }
