@@ -225,10 +225,20 @@ func TestEvaluate(t *testing.T) {
 			f.Bundle.Namespaces = append(f.Bundle.Namespaces, Namespace{Type: "time"})
 			delete(f.KernelNS, "time")
 		}, "namespaces", Fail, "no time namespaces", ""},
+		{"join a mount namespace", func(f *Facts) {
+			f.Bundle = bundle(*f)
+			f.Bundle.Namespaces[1] = Namespace{Type: "mount", Path: "/proc/9/ns/mnt"}
+		}, "namespaces", Fail, "cannot join an existing mount namespace", ""},
 		{"join a network namespace", func(f *Facts) {
 			f.Bundle = bundle(*f)
 			f.Bundle.Namespaces = append(f.Bundle.Namespaces, Namespace{Type: "network", Path: "/run/netns/x"})
-		}, "namespaces", Fail, "cannot join an existing network namespace", ""},
+		}, "namespaces", OK, "network (join /run/netns/x)", ""},
+		{"root in a user namespace with XDG_RUNTIME_DIR", func(f *Facts) {
+			f.User.Root, f.User.InitUserNS, f.User.UID, f.User.GID = true, false, 0, 0
+			f.RuntimeDir.Owner = 5
+		}, "xdg-runtime-dir", Fail, "belongs to uid 5", "sudo chown 0:0 /run/user/1000"},
+		{"root without XDG_RUNTIME_DIR", func(f *Facts) { f.User.Root = true; f.RuntimeDir.Set = false },
+			"xdg-runtime-dir", OK, "/run/bwrap-oci", ""},
 		{"join a missing pid namespace", func(f *Facts) {
 			f.Bundle = bundle(*f)
 			f.Bundle.Namespaces[0] = Namespace{Type: "pid", Path: "/proc/9/ns/pid", PathErr: "pid namespace /proc/9/ns/pid: no such file or directory"}

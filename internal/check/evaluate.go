@@ -375,7 +375,9 @@ func evalRuntimeDir(f Facts) Result {
 	switch {
 	case d.RootFlag != "":
 		r.Found = "not needed: state goes to --root " + d.RootFlag
-	case u.Root:
+	case u.Root && (u.InitUserNS || !d.Set):
+		// state.DefaultRoot: root inside a user namespace uses
+		// XDG_RUNTIME_DIR when it is set.
 		r.Found = "not needed as root: state goes to /run/bwrap-oci"
 	case !d.Set:
 		r.Status, r.Found = Fail, "XDG_RUNTIME_DIR is not set: bwrap-oci keeps container state there (or in --root DIR)"
@@ -546,8 +548,8 @@ func evalNamespaces(f Facts) Result {
 		switch {
 		case f.KernelNS != nil && !f.KernelNS[kernelNS(ns.Type)]:
 			problems = append(problems, "the kernel has no "+ns.Type+" namespaces")
-		case ns.Path != "" && ns.Type != "user" && ns.Type != "pid":
-			problems = append(problems, fmt.Sprintf("bwrap cannot join an existing %s namespace (%s)", ns.Type, ns.Path))
+		case ns.Path != "" && (ns.Type == "mount" || ns.Type == "time"):
+			problems = append(problems, fmt.Sprintf("bwrap-oci cannot join an existing %s namespace (%s)", ns.Type, ns.Path))
 		case ns.PathErr != "":
 			problems = append(problems, ns.PathErr)
 		}
