@@ -84,7 +84,56 @@ func Parse(file string, data []byte) (*Config, error) {
 	var present []string
 	leaves("", obj, &present)
 	sort.Strings(present)
+	// encoding/json matches names case-insensitively ("Process" fills
+	// process), but the spec's names are case-sensitive and a property it
+	// does not define must be ignored: decode again without those.
+	if dropUnknown("", obj) {
+		clean, err := json.Marshal(obj)
+		if err == nil {
+			s = specs.Spec{}
+			err = json.Unmarshal(clean, &s)
+		}
+		if err != nil {
+			return nil, &Error{File: file, Msg: "invalid config: " + err.Error()}
+		}
+	}
 	return &Config{File: file, Spec: &s, Present: present}, nil
+}
+
+// dropUnknown deletes from the decoded JSON v (at path prefix) every
+// property that the runtime spec does not define; it reports whether it
+// deleted any.
+func dropUnknown(prefix string, v any) bool {
+	dropped := false
+	switch t := v.(type) {
+	case map[string]any:
+		for k, e := range t {
+			p := pathJoin(prefix, k)
+			if !Known(p) {
+				delete(t, k)
+				dropped = true
+				continue
+			}
+			dropped = dropUnknown(p, e) || dropped
+		}
+	case []any:
+		for i, e := range t {
+			dropped = dropUnknown(prefix+"["+strconv.Itoa(i)+"]", e) || dropped
+		}
+	}
+	return dropped
+}
+
+// pathJoin appends the property name k to the JSON path prefix; an empty
+// name is written "" so that it still names something.
+func pathJoin(prefix, k string) string {
+	if k == "" {
+		k = `""`
+	}
+	if prefix == "" {
+		return k
+	}
+	return prefix + "." + k
 }
 
 func jsonError(file string, data []byte, err error) error {
@@ -204,11 +253,7 @@ func leaves(prefix string, v any, out *[]string) {
 	switch t := v.(type) {
 	case map[string]any:
 		for k, e := range t {
-			p := k
-			if prefix != "" {
-				p = prefix + "." + k
-			}
-			leaves(p, e, out)
+			leaves(pathJoin(prefix, k), e, out)
 		}
 	case []any:
 		for i, e := range t {

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -214,5 +215,33 @@ func TestGoTypeName(t *testing.T) {
 		if got := goTypeName(in); got != want {
 			t.Errorf("goTypeName(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+func TestParseCaseSensitive(t *testing.T) {
+	// encoding/json alone would fill process, root and hostname from these.
+	data := `{"Process": {"args": ["sh"], "cwd": "/"}, "root": {"Path": "r", "readonly": true}, "HOSTNAME": "h",
+		"process": {"Args": ["x"], "cwd": "/w", "user": {"UID": 5, "gid": 6}}, "": 1, "linux": {"sysctl": {"A.b": "1"}}}`
+	c, err := Parse("c.json", []byte(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := c.Spec
+	if s.Hostname != "" || s.Root == nil || s.Root.Path != "" || !s.Root.Readonly {
+		t.Errorf("hostname %q root %+v: case-variant names were used", s.Hostname, s.Root)
+	}
+	if s.Process == nil || s.Process.Args != nil || s.Process.Cwd != "/w" || s.Process.User.UID != 0 || s.Process.User.GID != 6 {
+		t.Errorf("process %+v: case-variant names were used", s.Process)
+	}
+	if s.Linux.Sysctl["A.b"] != "1" {
+		t.Errorf("sysctl %v: map keys must be kept", s.Linux.Sysctl)
+	}
+	for _, p := range []string{"Process.args[0]", "root.Path", "HOSTNAME", "process.Args[0]", "process.user.UID", `""`, "linux.sysctl.A.b"} {
+		if !slices.Contains(c.Present, p) {
+			t.Errorf("Present %q lacks %q", c.Present, p)
+		}
+	}
+	if err := Validate(c); err == nil {
+		t.Error("a config whose only root.path is \"Path\" validates")
 	}
 }
