@@ -36,11 +36,13 @@ need_tools() {
 		cmd=${t%%:*} pkg=${t#*:}
 		PATH=$PATH:/usr/sbin:/sbin command -v "$cmd" >/dev/null 2>&1 || missing="$missing $pkg"
 	done
-	if [ -z "${BWRAP_OCI:-}" ] && ! command -v go >/dev/null 2>&1; then
+	need_go=0
+	[ -n "${BWRAP_OCI:-}" ] && [ -n "${DEMOCONFIG:-}" ] && [ -n "${IDSHIFT:-}" ] || need_go=1
+	if [ $need_go = 1 ] && ! command -v go >/dev/null 2>&1; then
 		if [ -x /usr/local/go/bin/go ]; then
 			PATH=$PATH:/usr/local/go/bin
 		else
-			missing="$missing golang"
+			die "go not found: the demo builds bwrap-oci with the Go toolchain named in go.mod (or set BWRAP_OCI, DEMOCONFIG and IDSHIFT to built binaries)"
 		fi
 	fi
 	if [ -n "$missing" ]; then
@@ -77,7 +79,8 @@ in_userns() {
 		--mount --pid --fork --kill-child -- "$@"
 }
 
-# build_tools: bwrap-oci (unless $BWRAP_OCI is set) and democonfig.
+# build_tools: bwrap-oci, democonfig and idshift, unless $BWRAP_OCI,
+# $DEMOCONFIG and $IDSHIFT name them already.
 build_tools() {
 	mkdir -p "$CACHE/bin"
 	if [ -z "${BWRAP_OCI:-}" ]; then
@@ -86,12 +89,43 @@ build_tools() {
 			die "go build ./cmd/bwrap-oci failed"
 		BWRAP_OCI=$CACHE/bin/bwrap-oci
 	fi
-	if [ -n "${DEMOCONFIG:-}" ]; then
+	if [ -n "${DEMOCONFIG:-}" ] && [ -n "${IDSHIFT:-}" ]; then
 		return
 	fi
-	(cd "$REPO_DIR" && CGO_ENABLED=0 go build -buildvcs=false -o "$CACHE/bin/democonfig" ./demos/cmd/democonfig) ||
-		die "go build ./demos/cmd/democonfig failed"
+	for tool in democonfig idshift; do
+		(cd "$REPO_DIR" && CGO_ENABLED=0 go build -buildvcs=false -o "$CACHE/bin/$tool" "./demos/cmd/$tool") ||
+			die "go build ./demos/cmd/$tool failed"
+	done
 	DEMOCONFIG=$CACHE/bin/democonfig
+	IDSHIFT=$CACHE/bin/idshift
+}
+
+# rule_map S HOST START COUNT: bwrap-oci's mapping rule for a container
+# whose process runs as id S, as containerID:hostID:size,...
+rule_map() {
+	if [ "$1" -eq 0 ]; then
+		echo "0:$2:1,1:$3:$4"
+	elif [ "$1" -lt "$4" ]; then
+		echo "0:$3:$1,$1:$2:1,$(($1 + 1)):$(($3 + $1)):$(($4 - $1))"
+	else
+		echo "0:$3:$4,$1:$2:1"
+	fi
+}
+
+# shift_rootfs DIR UID GID: move DIR's ownership (unpacked for a process
+# running as 0:0) to what a container whose process runs as UID:GID sees
+# through bwrap-oci's rule. Recorded in DIR.shift; idempotent.
+shift_rootfs() {
+	want="$2:$3"
+	have=$(cat "$1.shift" 2>/dev/null || echo 0:0)
+	[ "$have" != "$want" ] || return 0
+	say "moving the ownership of $1 to a container running as $want (idshift)"
+	hu=${have%:*} hg=${have#*:}
+	uids="$(rule_map "$hu" "$(id -u)" "$SUBUID" "$SUBUIDS")/$(rule_map "$2" "$(id -u)" "$SUBUID" "$SUBUIDS")"
+	gids="$(rule_map "$hg" "$(id -g)" "$SUBGID" "$SUBGIDS")/$(rule_map "$3" "$(id -g)" "$SUBGID" "$SUBGIDS")"
+	rm -f "$1.shift"
+	in_userns "$IDSHIFT" -uids "$uids" -gids "$gids" "$1" || die "idshift failed"
+	echo "$want" >"$1.shift"
 }
 
 # progress LOG: read debootstrap's output, keep it all in LOG and show one
@@ -162,7 +196,7 @@ make_bundle() {
 	if [ "${FRESH:-0}" = 1 ] || [ ! -f "$BUNDLE/rootfs.complete" ] ||
 		[ "$(cat "$BUNDLE/rootfs.complete")" != "$(cat "$(dirname "$ROOTFS_BASE")/complete")" ]; then
 		say "copying the rootfs into $BUNDLE/rootfs"
-		rm -f "$BUNDLE/rootfs.complete"
+		rm -f "$BUNDLE/rootfs.complete" "$BUNDLE/rootfs.shift"
 		if [ -e "$BUNDLE/rootfs" ]; then
 			in_userns rm -rf "$BUNDLE/rootfs" || die "cannot remove $BUNDLE/rootfs"
 		fi

@@ -213,11 +213,13 @@ func Etcd(s *specs.Spec, o EtcdOptions) {
 		"--initial-advertise-peer-urls", o.PeerURL,
 		"--initial-cluster", o.Name + "=" + o.PeerURL,
 	}
-	// The etcd user of Debian's etcd-server package. The config keeps the
-	// mappings `spec --rootless` wrote (container 0 = you, 1.. = your
-	// subordinate range), which is how the rootfs was unpacked: without
-	// them the mapping rule would move container uid 0 off your own uid.
+	// The etcd user of Debian's etcd-server package. bwrap runs the process
+	// as the container id your own uid maps to, so the config has no
+	// mappings of its own: bwrap-oci's rule maps o.UID to your uid, 0..o.UID-1
+	// and the ids above it to your subordinate range (and the demo moved the
+	// rootfs's ownership to match, with idshift).
 	p.User.UID, p.User.GID = o.UID, o.GID
+	s.Linux.UIDMappings, s.Linux.GIDMappings = nil, nil
 	p.User.AdditionalGids = nil
 	p.Cwd = "/"
 	p.Terminal = false
