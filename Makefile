@@ -6,7 +6,7 @@ GO ?= go
 all: build
 
 build:
-	$(GO) build -o bin/bwrap-oci ./cmd/bwrap-oci
+	CGO_ENABLED=0 $(GO) build -o bin/bwrap-oci ./cmd/bwrap-oci
 
 # Everything, as CI does it (set-up needs root: sudo make test).
 test:

@@ -128,6 +128,8 @@ func setupHarness() (int, error) {
 		defer cancel()
 		build := exec.CommandContext(ctx, "go", "build", "-buildvcs=false", "-o", h.bin, "./cmd/bwrap-oci")
 		build.Dir = repo
+		// Static, as shipped: no C library to load at every start.
+		build.Env = append(os.Environ(), "CGO_ENABLED=0")
 		if out, err := build.CombinedOutput(); err != nil {
 			return 1, fmt.Errorf("go build ./cmd/bwrap-oci: %v\n%s", err, out)
 		}

@@ -29,7 +29,7 @@ if [ ! -x "$busybox" ] || ! command -v bwrap >/dev/null 2>&1 ||
 fi
 
 echo "==> building bin/bwrap-oci"
-go build -o bin/bwrap-oci ./cmd/bwrap-oci
+CGO_ENABLED=0 go build -o bin/bwrap-oci ./cmd/bwrap-oci
 
 bundle=${XDG_CACHE_HOME:-$HOME/.cache}/bwrap-oci/demo-bundle
 echo "==> making bundle $bundle"

@@ -20,6 +20,8 @@ type probeKey struct {
 	Size  int64  `json:"size"`
 	MTime int64  `json:"mtime"`
 	Ino   uint64 `json:"ino"`
+	Mode  uint32 `json:"mode"` // chmod u+s changes no other field
+	UID   uint32 `json:"uid"`
 }
 
 type probeCache struct {
@@ -48,7 +50,7 @@ func Probe(path, cacheFile string) (Features, error) {
 	st, _ := fi.Sys().(*syscall.Stat_t)
 	key := probeKey{Path: path, Size: fi.Size(), MTime: fi.ModTime().UnixNano()}
 	if st != nil {
-		key.Ino = st.Ino
+		key.Ino, key.Mode, key.UID = st.Ino, st.Mode, st.Uid
 	}
 	var f Features
 	if cacheFile != "" {

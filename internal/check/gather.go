@@ -5,10 +5,10 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"github.com/bwrap-oci/bwrap-oci/internal/passwd"
 	"io/fs"
 	"os"
 	"os/exec"
-	"os/user"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -91,8 +91,8 @@ func Gather(o Options) Facts {
 
 func gatherUser(proc string) User {
 	u := User{UID: uint32(os.Getuid()), GID: uint32(os.Getgid()), Root: os.Geteuid() == 0}
-	if pw, err := user.LookupId(strconv.FormatUint(uint64(u.UID), 10)); err == nil {
-		u.Name = pw.Username
+	if pw, ok := passwd.Lookup(u.UID); ok {
+		u.Name = pw.Name
 	}
 	data, _ := os.ReadFile(filepath.Join(proc, "self/uid_map"))
 	u.InitUserNS = isIdentityMap(string(data))

@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/bwrap-oci/bwrap-oci/internal/bwrap"
+	"github.com/bwrap-oci/bwrap-oci/internal/check"
 	"github.com/bwrap-oci/bwrap-oci/internal/idmap"
 	"github.com/bwrap-oci/bwrap-oci/internal/passwd"
 	"github.com/bwrap-oci/bwrap-oci/internal/spec"
@@ -59,8 +60,15 @@ func userName(uid uint32) string {
 	return ""
 }
 
-// Prepare loads, validates and translates the bundle's config.
+// Prepare loads, validates and translates the bundle's config. A failure
+// that the host's set-up explains carries the diagnosis of `bwrap-oci
+// check` and its fix.
 func (rt *Runtime) Prepare(bundle, configFile string) (*Prepared, error) {
+	p, err := rt.prepare(bundle, configFile)
+	return p, check.Explain(err, check.Options{Bwrap: rt.Bwrap, Root: rt.Root})
+}
+
+func (rt *Runtime) prepare(bundle, configFile string) (*Prepared, error) {
 	abs, err := filepath.Abs(bundle)
 	if err != nil {
 		return nil, err
@@ -178,7 +186,8 @@ func Mappings(c Caller, s *specs.Spec, subuid, subgid string) (uids, gids []idma
 	if err != nil {
 		return nil, nil, "", err
 	}
-	gidRanges, err := idmap.LookupSubID(subgid, c.Name, c.GID)
+	// /etc/subgid is keyed by user too: by name or by uid, as newgidmap reads it.
+	gidRanges, err := idmap.LookupSubID(subgid, c.Name, c.UID)
 	if err != nil {
 		return nil, nil, "", err
 	}

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/bwrap-oci/bwrap-oci/internal/bwrap"
+	"github.com/bwrap-oci/bwrap-oci/internal/check"
 	"github.com/bwrap-oci/bwrap-oci/internal/idmap"
 	"github.com/bwrap-oci/bwrap-oci/internal/state"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -188,6 +189,8 @@ func (f *fds) add(file *os.File) string {
 // process runs (or, for created, is about to), writing the state. On
 // failure nothing is left behind.
 func (rt *Runtime) create(p *Prepared, o RunOptions, m mode) (st *started, err error) {
+	// Runs last: the clean-up below sees the original error.
+	defer func() { err = check.Explain(err, check.Options{Bwrap: p.BwrapBin, Root: rt.Root}) }()
 	c, err := rt.store().Create(o.ID)
 	if err != nil {
 		return nil, err
