@@ -211,7 +211,7 @@ func (t *translator) unhandled() {
 		}
 		// Report a field once, at its nearest object-level name.
 		f := p
-		if i := strings.IndexByte(f, '['); i >= 0 {
+		if i := strings.IndexByte(f, '['); i > 0 {
 			f = f[:i]
 		}
 		if reported[f] {
