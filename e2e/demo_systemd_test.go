@@ -496,3 +496,51 @@ func removeBundle(dir string) {
 	}
 	_ = os.RemoveAll(dir)
 }
+
+// TestDemoUserUnits checks the hand-written systemctl --user units of
+// demos/systemd-user (what `bwrap-oci generate systemd` is to write) with
+// systemd-analyze verify: no warning at all.
+func TestDemoUserUnits(t *testing.T) {
+	if _, err := exec.LookPath("systemd-analyze"); err != nil {
+		if os.Geteuid() == 0 {
+			if err := aptInstall("systemd"); err != nil {
+				t.Logf("installing systemd: %v", err)
+			}
+		}
+		if _, err := exec.LookPath("systemd-analyze"); err != nil {
+			if ciMode() {
+				t.Fatal("systemd-analyze not found (package systemd); CI=true, so not skipping")
+			}
+			t.Skip("systemd-analyze not found (apt-get install systemd)")
+		}
+	}
+	// %h is $HOME: give the units the paths they expect.
+	home := t.TempDir()
+	for _, d := range []string{".cache/bwrap-oci/bin", ".cache/bwrap-oci/demos/etcd-demo", ".cache/bwrap-oci/demos/systemd-demo"} {
+		if err := os.MkdirAll(filepath.Join(home, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	bin := h.bin
+	if bin == "" {
+		bin = "/bin/true"
+	}
+	if err := os.Symlink(bin, filepath.Join(home, ".cache/bwrap-oci/bin/bwrap-oci")); err != nil {
+		t.Fatal(err)
+	}
+	runtimeDir := t.TempDir()
+	units, _ := filepath.Glob(filepath.Join(h.repo, "demos", "systemd-user", "*.service"))
+	if len(units) == 0 {
+		t.Fatal("no units in demos/systemd-user")
+	}
+	for _, u := range units {
+		ctx, cancel := context.WithTimeout(context.Background(), cmdTimeout)
+		cmd := exec.CommandContext(ctx, "systemd-analyze", "--user", "verify", u)
+		cmd.Env = append(os.Environ(), "HOME="+home, "XDG_RUNTIME_DIR="+runtimeDir, "SYSTEMD_LOG_LEVEL=notice")
+		out, err := cmd.CombinedOutput()
+		cancel()
+		if err != nil || strings.TrimSpace(string(out)) != "" {
+			t.Errorf("systemd-analyze --user verify %s: %v\n%s", filepath.Base(u), err, out)
+		}
+	}
+}
