@@ -62,12 +62,14 @@ func refCmp(op specs.LinuxSeccompOperator, arg, v, v2 uint64) bool {
 }
 
 // ref is the oracle: what the profile says a call gets, evaluated directly
-// from the spec with the rules of libseccomp as runc uses it: entries with
-// the default action are skipped; an entry without comparisons decides
-// every call of its syscalls (the first one wins); otherwise the first
-// entry whose comparisons match decides. Arguments are compared as 64-bit
-// values, or 32-bit ones on i386 and x32; an argument compared twice in one
-// entry ORs its comparisons.
+// from the spec with the rules of libseccomp as runc uses it. Each entry
+// gives rules: one, or one per comparison when an argument is compared
+// twice (ORed, as runc splits them); on i386 a socket or IPC call's rules
+// also apply to its multiplexer with "a0 == call". Entries with the default
+// action are skipped; a rule without comparisons decides every call of its
+// syscall (the first one wins); otherwise the first rule whose comparisons
+// all match decides. Arguments are compared as 64-bit values, or 32-bit
+// ones on i386 and x32.
 func ref(s *specs.LinuxSeccomp, d seccompData) uint32 {
 	has := func(a specs.Arch) bool {
 		for _, x := range s.Architectures {
@@ -78,89 +80,92 @@ func ref(s *specs.LinuxSeccomp, d seccompData) uint32 {
 		return false
 	}
 	var table map[string]uint32
-	bits32 := false
+	bits32, i386 := false, false
 	switch {
 	case d.arch == auditArchX86_64 && d.nr < x32SyscallBit:
 		table = sysX86_64
 	case d.arch == auditArchX86_64 && has(specs.ArchX32):
 		table, bits32 = sysX32, true
 	case d.arch == auditArchI386 && has(specs.ArchX86):
-		table, bits32 = sysI386, true
+		table, bits32, i386 = sysI386, true, true
 	default:
 		return 0x80000000
 	}
 	def := refAction(s.DefaultAction, s.DefaultErrnoRet)
-	// The entries that name the call, without those whose action is the
-	// default one (runc and crun skip them).
-	type entry struct {
-		args   []specs.LinuxSeccompArg // comparisons that can fail
-		or     bool                    // an argument is compared twice: OR
-		uncond bool
+	type refRule struct {
+		args   []specs.LinuxSeccompArg
 		action uint32
 	}
-	var entries []entry
+	var rules []refRule
 	for _, sc := range s.Syscalls {
 		act := refAction(sc.Action, sc.ErrnoRet)
 		if act == def {
 			continue
 		}
+		alts := [][]specs.LinuxSeccompArg{sc.Args}
+		count := map[uint]int{}
+		for _, a := range sc.Args {
+			count[a.Index]++
+			if count[a.Index] == 2 {
+				alts = nil
+				for _, a := range sc.Args {
+					alts = append(alts, []specs.LinuxSeccompArg{a})
+				}
+			}
+		}
 		for _, n := range sc.Names {
-			if nr, ok := table[n]; !ok || nr != d.nr {
+			var call uint32
+			var mux bool
+			if nr, ok := table[n]; ok && nr == d.nr {
+				// direct
+			} else if c, ok := socketcalls[n]; ok && i386 && d.nr == 102 {
+				call, mux = c, true
+			} else if c, ok := ipcCalls[n]; ok && i386 && d.nr == 117 {
+				call, mux = c, true
+			} else {
 				continue
 			}
-			e := entry{action: act}
-			count := map[uint]int{}
-			for _, a := range sc.Args {
-				count[a.Index]++
-				if count[a.Index] > 1 {
-					e.or = true
+			for _, alt := range alts {
+				var args []specs.LinuxSeccompArg
+				if mux {
+					args = append(args, specs.LinuxSeccompArg{Index: 0, Op: specs.OpEqualTo, Value: uint64(call)})
 				}
-			}
-			for _, a := range sc.Args {
-				if bits32 {
-					a.Value &= 0xffffffff
-					a.ValueTwo &= 0xffffffff
-				}
-				// libseccomp drops comparisons that always hold;
-				// in OR mode that leaves a rule without any.
-				if a.Op == specs.OpMaskedEqual && a.Value == 0 {
-					if e.or {
-						e.uncond = true
+				for _, a := range alt {
+					if mux && a.Index == 0 {
+						continue
 					}
-					continue
+					if bits32 {
+						a.Value &= 0xffffffff
+						a.ValueTwo &= 0xffffffff
+					}
+					// libseccomp drops comparisons that always hold.
+					if a.Op == specs.OpMaskedEqual && a.Value == 0 {
+						continue
+					}
+					args = append(args, a)
 				}
-				e.args = append(e.args, a)
+				rules = append(rules, refRule{args, act})
 			}
-			if len(e.args) == 0 {
-				e.uncond = true
-			}
-			entries = append(entries, e)
-			break
 		}
 	}
-	// An unconditional entry decides every call; the first one wins.
-	for _, e := range entries {
-		if e.uncond {
-			return e.action
+	for _, r := range rules {
+		if len(r.args) == 0 {
+			return r.action
 		}
 	}
-	for _, e := range entries {
-		match := !e.or
-		for _, a := range e.args {
+	for _, r := range rules {
+		match := true
+		for _, a := range r.args {
 			arg := d.args[a.Index]
 			if bits32 {
 				arg &= 0xffffffff
 			}
-			ok := refCmp(a.Op, arg, a.Value, a.ValueTwo)
-			if e.or && ok {
-				match = true
-			}
-			if !e.or && !ok {
+			if !refCmp(a.Op, arg, a.Value, a.ValueTwo) {
 				match = false
 			}
 		}
 		if match {
-			return e.action
+			return r.action
 		}
 	}
 	return def
@@ -364,6 +369,8 @@ func TestArchitectures(t *testing.T) {
 	base := []specs.LinuxSyscall{
 		{Names: []string{"getppid"}, Action: specs.ActErrno, ErrnoRet: uintp(13)},
 		{Names: []string{"_llseek", "lseek"}, Action: specs.ActErrno, ErrnoRet: uintp(22)},
+		{Names: []string{"socket"}, Action: specs.ActErrno, ErrnoRet: uintp(97)},
+		{Names: []string{"semop"}, Action: specs.ActErrno, ErrnoRet: uintp(13)},
 	}
 	tests := []struct {
 		name  string
@@ -388,6 +395,14 @@ func TestArchitectures(t *testing.T) {
 		{"x32 unknown nr", []specs.Arch{specs.ArchX32}, seccompData{arch: auditArchX86_64, nr: 0xffffffff}, allow},
 		{"x32 still kills i386", []specs.Arch{specs.ArchX32}, seccompData{arch: auditArchI386, nr: 1}, killP},
 		{"all three", []specs.Arch{specs.ArchX86_64, specs.ArchX86, specs.ArchX32}, seccompData{arch: auditArchX86_64, nr: sysX32["lseek"]}, 0x00050016},
+		// i386 multiplexers: socket(2) through socketcall(SYS_SOCKET),
+		// semop(2) (no direct i386 syscall) through ipc(SEMOP).
+		{"i386 socket direct", []specs.Arch{specs.ArchX86}, seccompData{arch: auditArchI386, nr: sysI386["socket"]}, 0x00050061},
+		{"i386 socketcall(SYS_SOCKET)", []specs.Arch{specs.ArchX86}, seccompData{arch: auditArchI386, nr: 102, args: [6]uint64{1}}, 0x00050061},
+		{"i386 socketcall(SYS_BIND)", []specs.Arch{specs.ArchX86}, seccompData{arch: auditArchI386, nr: 102, args: [6]uint64{2}}, allow},
+		{"i386 ipc(SEMOP)", []specs.Arch{specs.ArchX86}, seccompData{arch: auditArchI386, nr: 117, args: [6]uint64{1}}, 0x0005000d},
+		{"i386 ipc(SEMGET)", []specs.Arch{specs.ArchX86}, seccompData{arch: auditArchI386, nr: 117, args: [6]uint64{2}}, allow},
+		{"x86_64 socket", nil, x64("socket"), 0x00050061},
 	}
 	for _, tc := range tests {
 		s := &specs.LinuxSeccomp{DefaultAction: specs.ActAllow, Architectures: tc.archs, Syscalls: base}
@@ -655,7 +670,8 @@ func randValue(rng *rand.Rand) uint64 {
 }
 
 var randNames = []string{"read", "write", "mkdir", "mkdirat", "getppid", "socket", "ioctl", "personality",
-	"_llseek", "socketcall", "arch_prctl", "rt_sigaction", "clone", "clone3", "no_such_syscall", "execve", "listns"}
+	"_llseek", "socketcall", "arch_prctl", "rt_sigaction", "clone", "clone3", "no_such_syscall", "execve", "listns",
+	"ipc", "semop", "shmat", "send", "accept", "bind"}
 
 var randActions = []specs.LinuxSeccompAction{specs.ActKill, specs.ActKillProcess, specs.ActKillThread, specs.ActTrap,
 	specs.ActErrno, specs.ActTrace, specs.ActAllow, specs.ActLog, specs.ActNotify}

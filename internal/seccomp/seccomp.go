@@ -20,6 +20,9 @@
 //   - SCMP_ARCH_X86_64 is always in the filter; SCMP_ARCH_X86 (i386) and
 //     SCMP_ARCH_X32 are added when listed; a call from an ABI that is not in
 //     the filter kills the process (SECCOMP_RET_KILL_PROCESS);
+//   - on i386 a rule for a socket or SysV IPC call also applies to the
+//     socketcall(2) or ipc(2) multiplexer with "a0 == call", as libseccomp
+//     does;
 //   - a syscall name that none of the filter's ABIs knows is skipped, as runc
 //     does; such names are returned in Result.Unknown, not as findings.
 //
@@ -117,13 +120,59 @@ type abi struct {
 	table  map[string]uint32
 	bits32 bool   // compare only the low 32 bits of the arguments
 	lo, hi uint32 // syscall numbers that reach this ABI's dispatch
+	mux    bool   // socketcall(2) and ipc(2) multiplex calls (i386)
 }
 
 var (
 	abiX86_64 = &abi{name: "x86_64", table: sysX86_64, lo: 0, hi: x32SyscallBit - 1}
 	abiX32    = &abi{name: "x32", table: sysX32, bits32: true, lo: x32SyscallBit, hi: 0xffffffff}
-	abiI386   = &abi{name: "i386", table: sysI386, bits32: true, lo: 0, hi: 0xffffffff}
+	abiI386   = &abi{name: "i386", table: sysI386, bits32: true, lo: 0, hi: 0xffffffff, mux: true}
 )
+
+// On i386 the socket and SysV IPC calls can also be made through the
+// socketcall(2) and ipc(2) multiplexers, whose first argument is the call.
+// Like libseccomp, a rule for such a call also applies to the multiplexer
+// with its argument 0 replaced by "a0 == call" (its other comparisons are
+// kept as they are, although the multiplexer's arguments differ).
+const (
+	i386Socketcall = 102
+	i386IPC        = 117
+)
+
+var socketcalls = map[string]uint32{
+	"socket": 1, "bind": 2, "connect": 3, "listen": 4, "accept": 5, "getsockname": 6,
+	"getpeername": 7, "socketpair": 8, "send": 9, "recv": 10, "sendto": 11, "recvfrom": 12,
+	"shutdown": 13, "setsockopt": 14, "getsockopt": 15, "sendmsg": 16, "recvmsg": 17,
+	"accept4": 18, "recvmmsg": 19, "sendmmsg": 20,
+}
+
+var ipcCalls = map[string]uint32{
+	"semop": 1, "semget": 2, "semctl": 3, "semtimedop": 4, "msgsnd": 11, "msgrcv": 12,
+	"msgget": 13, "msgctl": 14, "shmat": 21, "shmdt": 22, "shmget": 23, "shmctl": 24,
+}
+
+// muxed returns the multiplexer and call number of an i386 socket or IPC
+// call.
+func muxed(name string) (nr, call uint32, ok bool) {
+	if c, ok := socketcalls[name]; ok {
+		return i386Socketcall, c, true
+	}
+	if c, ok := ipcCalls[name]; ok {
+		return i386IPC, c, true
+	}
+	return 0, 0, false
+}
+
+// viaMux is r applied to the multiplexer: argument 0 must be the call.
+func viaMux(r rule, call uint32) rule {
+	out := rule{action: r.action, src: r.src, conds: []cond{{idx: 0, op: opEQ, mask: ^uint64(0), datum: uint64(call)}}}
+	for _, c := range r.conds {
+		if c.idx != 0 {
+			out.conds = append(out.conds, c)
+		}
+	}
+	return out
+}
 
 // knownArches are the architectures of the runtime spec (libseccomp v2.6.0):
 // accepted, but those other than x86 ones never match on an x86_64 kernel.
@@ -313,6 +362,16 @@ func CompileResult(s *specs.LinuxSeccomp) (*Result, error) {
 		m := map[uint32][]rule{}
 		for _, sr := range src {
 			for _, n := range sr.names {
+				if a.mux {
+					if mnr, call, ok := muxed(n); ok {
+						known[n] = true
+						for _, r := range sr.rules {
+							if !sr.skip {
+								m[mnr] = append(m[mnr], a.lower(viaMux(r, call)))
+							}
+						}
+					}
+				}
 				nr, ok := a.table[n]
 				if !ok {
 					continue
