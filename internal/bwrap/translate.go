@@ -473,6 +473,9 @@ func (t *translator) mount(i int, m specs.Mount) error {
 			t.report(f+".options", "bwrap's /dev is a tmpfs with mode 0755, nosuid, nodev and no size limit: %s not honoured", strings.Join(bad, ","))
 		}
 	case m.Type == "tmpfs":
+		// As with mount(2), the last size= and mode= count (bwrap refuses
+		// --size or --perms given twice).
+		var size, perms string
 		for _, o := range m.Options {
 			k, v, _ := strings.Cut(o, "=")
 			switch k {
@@ -481,14 +484,20 @@ func (t *translator) mount(i int, m specs.Mount) error {
 				if err != nil {
 					return t.errorf(f+".options", "size=%s: %v", v, err)
 				}
-				t.add("--size", strconv.FormatUint(n, 10))
+				size = strconv.FormatUint(n, 10)
 			case "mode":
 				mode, err := strconv.ParseUint(v, 8, 32)
 				if err != nil || mode > 0o7777 {
 					return t.errorf(f+".options", "mode=%s is not an octal file mode", v)
 				}
-				t.add("--perms", fmt.Sprintf("%04o", mode))
+				perms = fmt.Sprintf("%04o", mode)
 			}
+		}
+		if size != "" {
+			t.add("--size", size)
+		}
+		if perms != "" {
+			t.add("--perms", perms)
 		}
 		t.add("--tmpfs", dest)
 		if ro {

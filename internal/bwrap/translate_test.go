@@ -561,6 +561,14 @@ func TestTranslateMounts(t *testing.T) {
 					t.Errorf("opts %v", p.Opts)
 				}
 			}},
+		{name: "tmpfs size and mode twice",
+			spec: withMounts(specs.Mount{Destination: "/tmp", Type: "tmpfs", Options: []string{"size=1k", "mode=700", "size=2k", "mode=1777"}}),
+			check: func(t *testing.T, p *Plan) {
+				// The last ones count, and bwrap takes each once.
+				if !reflect.DeepEqual(p.Values("--size"), [][]string{{"2048"}}) || !reflect.DeepEqual(p.Values("--perms"), [][]string{{"1777"}}) {
+					t.Errorf("--size %v --perms %v", p.Values("--size"), p.Values("--perms"))
+				}
+			}},
 		{name: "tmpfs ro",
 			spec: withMounts(specs.Mount{Destination: "/tmp", Type: "tmpfs", Options: []string{"ro"}}),
 			check: func(t *testing.T, p *Plan) {
