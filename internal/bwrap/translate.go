@@ -239,11 +239,14 @@ func (t *translator) namespaces() error {
 		// has to itself, so the container sees the same ids.
 		switch {
 		case !t.in.Root:
-			t.report("linux.namespaces", "no user namespace in the config, but an unprivileged container always has one: it maps only your own ids")
+			t.report("linux.namespaces", "no user namespace in the config, but an unprivileged container always has one: bwrap-oci creates it, mapped by linux.uidMappings/gidMappings or the mapping rule")
+			t.handle("linux.uidMappings", "linux.gidMappings")
 		case t.in.HostRoot:
 			t.report("linux.namespaces", "no user namespace in the config: bwrap-oci creates one mapping every id to itself, so the container's root has no privileges over the host")
 		}
-		t.ignoredMappings("ignored: the config has no user namespace to map")
+		if t.in.Root {
+			t.ignoredMappings("ignored: the config has no user namespace to map")
+		}
 		t.plan.NewUserNS = true
 		t.add("--unshare-user")
 	}
@@ -625,7 +628,8 @@ func (t *translator) devices() error {
 		for _, def := range defaultDevices {
 			isDefault = isDefault || def == d.Path
 		}
-		if isDefault && t.devTmpfs {
+		if isDefault {
+			// bwrap's --dev has it, or it was bound above.
 			continue
 		}
 		if (d.Type == "c" || d.Type == "b" || d.Type == "u") && t.in.Host.Device(d.Path, d.Type, d.Major, d.Minor) {

@@ -110,6 +110,12 @@ func (rt *Runtime) Exec(id string, o ExecOptions) (int, error) {
 	if p.Cwd == "" {
 		p.Cwd = "/"
 	}
+	for _, f := range execUnsupported(p) {
+		if rt.Strict {
+			return 1, fmt.Errorf("exec: %s (an error with --strict)", f)
+		}
+		rt.warn("exec: " + f)
+	}
 	params := helperParams{Args: p.Args, Env: p.Env, Cwd: p.Cwd, UID: p.User.UID, GID: p.User.GID,
 		Groups: p.User.AdditionalGids, Umask: p.User.Umask, NoNewPrivs: p.NoNewPrivileges,
 		Rlimits: p.Rlimits, OOMScoreAdj: p.OOMScoreAdj, KeepFDs: o.PreserveFDs, NewSession: !p.Terminal}
@@ -258,4 +264,31 @@ func unixMemfd(name string) (*os.File, error) {
 		return nil, fmt.Errorf("memfd_create: %v", err)
 	}
 	return os.NewFile(uintptr(fd), name), nil
+}
+
+// execUnsupported names the process fields exec does not apply.
+func execUnsupported(p *specs.Process) []string {
+	var out []string
+	if p.ApparmorProfile != "" {
+		out = append(out, "process.apparmorProfile: AppArmor profiles are not supported: not applied")
+	}
+	if p.SelinuxLabel != "" {
+		out = append(out, "process.selinuxLabel: SELinux labels are not supported: not applied")
+	}
+	if p.Scheduler != nil {
+		out = append(out, "process.scheduler: not supported by bwrap-oci: ignored")
+	}
+	if p.IOPriority != nil {
+		out = append(out, "process.ioPriority: not supported by bwrap-oci: ignored")
+	}
+	if p.ExecCPUAffinity != nil {
+		out = append(out, "process.execCPUAffinity: not supported by bwrap-oci: ignored")
+	}
+	if p.ConsoleSize != nil && p.Terminal {
+		out = append(out, "process.consoleSize: the terminal keeps its size: not applied")
+	}
+	if p.User.Username != "" {
+		out = append(out, "process.user.username: a Windows-only field: ignored")
+	}
+	return out
 }

@@ -54,10 +54,33 @@ func DryRun(p *Prepared) string {
 	for _, l := range plan.Rlimits {
 		fmt.Fprintf(&b, "# bwrap-oci also sets %s to %d/%d before the process starts\n", l.Field, l.Soft, l.Hard)
 	}
-	argv := []string{p.BwrapBin}
+	// Namespaces the runtime joins for bwrap: nsenter does it in a shell.
+	var argv []string
+	var enter []string
+	for _, ns := range threadNS {
+		if path, ok := plan.Join[ns.kind]; ok {
+			enter = append(enter, "--"+map[string]string{"network": "net", "ipc": "ipc", "uts": "uts", "cgroup": "cgroup"}[ns.kind]+"="+path)
+		}
+	}
+	if len(enter) > 0 {
+		argv = append(append([]string{"nsenter"}, enter...), "--")
+	}
+	argv = append(argv, p.BwrapBin)
+	// Namespaces bwrap joins through descriptors: the shell opens them.
+	var redirs []string
+	for i, kind := range []string{"user", "pid"} {
+		if path, ok := plan.Join[kind]; ok {
+			fd := 10 + i
+			argv = append(argv, "--"+map[string]string{"user": "userns", "pid": "pidns"}[kind], strconv.Itoa(fd))
+			redirs = append(redirs, fmt.Sprintf("%d<%s", fd, bwrap.Quote([]string{path})))
+		}
+	}
 	argv = append(argv, plan.Args()...)
 	argv = append(argv, "--")
 	argv = append(argv, plan.Command...)
+	if len(redirs) > 0 {
+		fmt.Fprintf(&b, "exec %s\n", strings.Join(redirs, " "))
+	}
 	prefix := ""
 	if plan.Umask != nil {
 		prefix = fmt.Sprintf("umask %04o && ", *plan.Umask)
