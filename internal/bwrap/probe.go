@@ -123,7 +123,7 @@ func (f Features) Check(plan *Plan) error {
 	if len(missing) > 0 {
 		return fmt.Errorf("bwrap %s lacks %s: install bubblewrap 0.8.0 or newer", f.Version, strings.Join(dedup(missing), ", "))
 	}
-	if f.Setuid && plan.NewUserNS && len(plan.UIDMap)+len(plan.GIDMap) > 2 {
+	if f.Setuid && plan.NewUserNS && plan.NeedsHelper {
 		return fmt.Errorf("bwrap is setuid root: it cannot create a user namespace with more than one id mapped (newuidmap refuses a root-owned process); use a non-setuid bwrap (chmod u-s $(which bwrap)) on a kernel that allows unprivileged user namespaces")
 	}
 	return nil

@@ -22,7 +22,8 @@ func quoteOne(a string) string {
 			break
 		}
 	}
-	if safe {
+	// zsh expands a word that starts with '=' (=cmd is its path).
+	if safe && a[0] != '=' {
 		return a
 	}
 	return "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"

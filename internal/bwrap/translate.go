@@ -96,6 +96,9 @@ type Plan struct {
 	// writes (UIDMap, GIDMap), through --userns-block-fd.
 	NewUserNS      bool
 	UIDMap, GIDMap []idmap.Mapping
+	// NeedsHelper: the maps hold more than the caller's own ids, so they
+	// need newuidmap/newgidmap (or privilege).
+	NeedsHelper bool
 	// Join maps namespace types to paths to join: "user" and "pid" through
 	// bwrap's --userns FD and --pidns FD; "network", "ipc", "uts" and
 	// "cgroup" by the runtime on the thread that starts bwrap.
@@ -252,6 +255,7 @@ func (t *translator) namespaces() error {
 	}
 	if t.plan.NewUserNS {
 		t.plan.UIDMap, t.plan.GIDMap = t.in.UIDMap, t.in.GIDMap
+		t.plan.NeedsHelper = idmap.NeedsHelper(t.in.UIDMap, t.in.UID) || idmap.NeedsHelper(t.in.GIDMap, t.in.GID)
 		if hasUser {
 			t.handle("linux.uidMappings", "linux.gidMappings")
 		}
@@ -487,7 +491,10 @@ func (t *translator) mount(i int, m specs.Mount) error {
 				if err != nil {
 					return t.errorf(f+".options", "size=%s: %v", v, err)
 				}
-				size = strconv.FormatUint(n, 10)
+				size = ""
+				if n > 0 { // size=0 is tmpfs's "no limit": bwrap's default
+					size = strconv.FormatUint(n, 10)
+				}
 			case "mode":
 				mode, err := strconv.ParseUint(v, 8, 32)
 				if err != nil || mode > 0o7777 {
@@ -597,7 +604,7 @@ func parseSize(v string) (uint64, error) {
 		v = v[:len(v)-1]
 	}
 	n, err := strconv.ParseUint(v, 10, 64)
-	if err != nil || n == 0 {
+	if err != nil {
 		return 0, fmt.Errorf("not a size in bytes (e.g. 65536k)")
 	}
 	if n > (1<<63)/mult {

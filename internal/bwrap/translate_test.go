@@ -1202,8 +1202,8 @@ func TestParseSize(t *testing.T) {
 		{"99999999999999999999k", 0, true},
 		{"", 0, true},
 		{"k", 0, true},
-		{"0", 0, true},
-		{"0k", 0, true},
+		{"0", 0, false}, // tmpfs's "no limit"
+		{"0k", 0, false},
 		{"-1", 0, true},
 		{"+1", 0, true},
 		{"1.5m", 0, true},

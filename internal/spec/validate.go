@@ -26,7 +26,7 @@ var Rlimits = map[string]int{
 
 // Capability returns the capability named name ("CAP_KILL"); ok is false for unknown names.
 func Capability(name string) (capability.Cap, bool) {
-	if !strings.HasPrefix(name, "CAP_") {
+	if !strings.HasPrefix(name, "CAP_") || strings.ToUpper(name) != name {
 		return 0, false
 	}
 	want := strings.ToLower(strings.TrimPrefix(name, "CAP_"))
@@ -188,6 +188,9 @@ func Validate(c *Config) error {
 		for i, p := range list.paths {
 			if !path.IsAbs(p) {
 				return bad(fmt.Sprintf("%s[%d]", list.name, i), "%q must be an absolute path", p)
+			}
+			if path.Clean(p) == "/" && list.name == "linux.maskedPaths" {
+				return bad(fmt.Sprintf("%s[%d]", list.name, i), "cannot be \"/\", the whole root")
 			}
 			if err := noNUL("", p); err != nil {
 				return bad(fmt.Sprintf("%s[%d]", list.name, i), "%s", err)
