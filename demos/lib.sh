@@ -131,14 +131,14 @@ shift_rootfs() {
 # progress LOG: read debootstrap's output, keep it all in LOG and show one
 # line per phase with a package count (updated in place on a terminal).
 progress() {
-	awk -v log="$1" -v tty="$([ -t 1 ] && echo 1 || echo 0)" '
+	awk -v logf="$1" -v tty="$([ -t 1 ] && echo 1 || echo 0)" '
 		function show(final) {
 			if (phase == "") return
 			if (tty) printf "\r    %-12s %4d packages%s", phase, n, final ? "\n" : ""
-			else if (final) printf "    %-12s %4d packages\n", phase, n
+			else if (final || n % 50 == 0) printf "    %-12s %4d packages%s\n", phase, n, final ? "" : " ..."
 			fflush()
 		}
-		{ print > log; fflush(log) }
+		{ print > logf; fflush(logf) }
 		/^I: (Retrieving|Extracting|Unpacking|Configuring) / {
 			p = $2
 			if (p == "Unpacking" && $3 == "the") next
@@ -147,7 +147,8 @@ progress() {
 			if (n % 5 == 0) show(0)
 			next
 		}
-		/^[EW]: / { show(1); phase = ""; print "    " $0 }
+		# W: lines (no mknod, no sysfs in a user namespace) are expected: log only.
+		/^E: / { show(1); phase = ""; print "    " $0 }
 		END { show(1) }'
 }
 
