@@ -18,6 +18,8 @@ set -eu
 # Packages the runtime and its tests need. Later work may add e.g.
 # "runc crun hyperfine" here (or pass them in EXTRA_PACKAGES).
 PACKAGES="bubblewrap uidmap busybox-static"
+# Podman end-to-end test (e2e/podman_test.sh); script(1) is in util-linux.
+PACKAGES="$PACKAGES podman slirp4netns fuse-overlayfs"
 PACKAGES="$PACKAGES ${EXTRA_PACKAGES:-}"
 
 TEST_USER="${BWRAP_OCI_E2E_USER:-bwoci}"

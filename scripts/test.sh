@@ -6,20 +6,22 @@
 #   ./scripts/test.sh -run 'Kill|Exit' # only matching tests
 #
 # As root: runs scripts/setup-host.sh, then runs the end-to-end suite as the
-# unprivileged test user $BWRAP_OCI_E2E_USER (default bwoci). As any other
-# user: skips set-up and runs the suites as that user.
+# unprivileged test user $BWRAP_OCI_E2E_USER (default bwoci), then the Podman
+# end-to-end test (e2e/podman_test.sh, rootless and root). As any other
+# user: skips set-up and the Podman test and runs the suites as that user.
 #
 # Options:
-#   -run REGEX    passed to "go test -run" (unit and end-to-end)
+#   -run REGEX    passed to "go test -run" (unit and end-to-end); skips Podman
 #   -e2e-only     skip gofmt, go vet and the unit tests
-#   -no-e2e       skip the end-to-end suite
+#   -no-e2e       skip the end-to-end suites (Go and Podman)
+#   -no-podman    skip the Podman end-to-end test
 set -uo pipefail
 
 cd "$(dirname "$0")/.."
 repo=$(pwd)
 
 usage() {
-	sed -n '2,16s/^# \{0,1\}//p' "$0" >&2
+	sed -n '2,18s/^# \{0,1\}//p' "$0" >&2
 	exit 2
 }
 
@@ -27,6 +29,7 @@ run_re=""
 do_lint=1
 do_unit=1
 do_e2e=1
+do_podman=1
 while [ $# -gt 0 ]; do
 	case $1 in
 	-run | --run)
@@ -44,6 +47,10 @@ while [ $# -gt 0 ]; do
 		;;
 	-no-e2e | --no-e2e)
 		do_e2e=0
+		shift
+		;;
+	-no-podman | --no-podman)
+		do_podman=0
 		shift
 		;;
 	-h | -help | --help) usage ;;
@@ -100,6 +107,15 @@ print_summary() {
 		echo "end-to-end: $(grep -cE '^\s*--- PASS' "$logdir/e2e.log") passed," \
 			"$(grep -cE '^\s*--- FAIL' "$logdir/e2e.log") failed," \
 			"$(grep -cE '^\s*--- SKIP' "$logdir/e2e.log") skipped (incl. subtests)"
+	fi
+	if [ -s "$logdir/podman.log" ]; then
+		local pfails
+		pfails=$(grep -E '^not ok' "$logdir/podman.log" || true)
+		if [ -n "$pfails" ]; then
+			echo "failed Podman checks:"
+			echo "$pfails"
+		fi
+		echo "podman: $(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$logdir/podman.log" | tail -n 1)"
 	fi
 	if [ $failed -eq 0 ]; then
 		echo "RESULT: PASS"
@@ -178,6 +194,23 @@ if [ $do_e2e -eq 1 ]; then
 	step "end-to-end tests (go test ./e2e/${BWRAP_OCI_E2E_USER:+ as $BWRAP_OCI_E2E_USER})" e2e_tests
 else
 	skip "end-to-end tests" "-no-e2e"
+fi
+
+# --- Podman -----------------------------------------------------------------
+podman_tests() {
+	"$repo/e2e/podman_test.sh" 2>&1 | tee "$logdir/podman.log"
+	return "${PIPESTATUS[0]}"
+}
+if [ $do_e2e -eq 0 ]; then
+	skip "Podman end-to-end test" "-no-e2e"
+elif [ $do_podman -eq 0 ]; then
+	skip "Podman end-to-end test" "-no-podman"
+elif [ -n "$run_re" ]; then
+	skip "Podman end-to-end test" "-run given"
+elif [ "$(id -u)" -ne 0 ]; then
+	skip "Podman end-to-end test" "not root; run e2e/podman_test.sh for rootless only"
+else
+	step "Podman end-to-end test (e2e/podman_test.sh, rootless as $BWRAP_OCI_E2E_USER and root)" podman_tests
 fi
 
 print_summary
