@@ -131,10 +131,28 @@ func oneLine(s string) string {
 	return string(b)
 }
 
+// globalValueFlags are the global flags that take a separate value.
+var globalValueFlags = map[string]bool{"--root": true, "--bwrap": true, "--log": true, "--log-format": true, "--cgroup-manager": true, "--rootless": true}
+
 // preservedFDs finds --preserve-fds N before cobra parses the command line:
-// the fds must stay open from the very start.
+// the fds must stay open from the very start. For exec, whose flags end at
+// the container's ID, words after it are the process's command.
 func preservedFDs(args []string) int {
-	for i, a := range args {
+	sub := ""
+	for i := 1; i < len(args); i++ {
+		a := args[i]
+		if a == "--" {
+			break
+		}
+		if sub == "" {
+			switch {
+			case globalValueFlags[a]:
+				i++
+			case !strings.HasPrefix(a, "-"):
+				sub = a
+			}
+			continue
+		}
 		v, ok := strings.CutPrefix(a, "--preserve-fds=")
 		if !ok && a == "--preserve-fds" && i+1 < len(args) {
 			v, ok = args[i+1], true
@@ -143,10 +161,20 @@ func preservedFDs(args []string) int {
 			if n, err := strconv.Atoi(v); err == nil && n > 0 && n < 1<<16 {
 				return n
 			}
+			continue
 		}
-		if a == "--" {
-			break
+		if sub == "exec" && !strings.HasPrefix(a, "-") && (i == 0 || !execValueFlag(args[i-1])) {
+			break // the container's ID: the command follows
 		}
 	}
 	return 0
+}
+
+// execValueFlag reports whether a is an exec flag that takes a separate value.
+func execValueFlag(a string) bool {
+	switch a {
+	case "--process", "-p", "--console-socket", "--pid-file", "--cwd", "--env", "-e", "--user", "-u", "--additional-gids", "-g", "--cap", "-c", "--preserve-fds":
+		return true
+	}
+	return false
 }

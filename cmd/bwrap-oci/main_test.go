@@ -22,6 +22,10 @@ func TestPreservedFDs(t *testing.T) {
 		// After "--", the words are the container's command.
 		{"bwrap-oci exec id -- --preserve-fds 4", 0},
 		{"bwrap-oci exec id -- cmd --preserve-fds=4", 0},
+		// exec's flags end at the ID: the rest is the process's command.
+		{"bwrap-oci exec id cmd --preserve-fds 5", 0},
+		{"bwrap-oci exec -u 0 id cmd --preserve-fds 5", 0},
+		{"bwrap-oci exec --cwd /x --preserve-fds 2 id cmd", 2},
 		{"bwrap-oci run -- --preserve-fds=4", 0},
 		// Invalid values keep nothing open.
 		{"bwrap-oci run --preserve-fds", 0},

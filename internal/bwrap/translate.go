@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/bwrap-oci/bwrap-oci/internal/idmap"
+	"github.com/bwrap-oci/bwrap-oci/internal/seccomp"
 	"github.com/bwrap-oci/bwrap-oci/internal/spec"
 	"github.com/moby/sys/capability"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -99,6 +100,9 @@ type Plan struct {
 	// NeedsHelper: the maps hold more than the caller's own ids, so they
 	// need newuidmap/newgidmap (or privilege).
 	NeedsHelper bool
+	// Seccomp is the compiled linux.seccomp filter (struct sock_filter
+	// array) for bwrap's --seccomp FD, nil without one.
+	Seccomp []byte
 	// Join maps namespace types to paths to join: "user" and "pid" through
 	// bwrap's --userns FD and --pidns FD; "network", "ipc", "uts" and
 	// "cgroup" by the runtime on the thread that starts bwrap.
@@ -942,7 +946,15 @@ func (t *translator) linuxRest() error {
 		t.report("linux.cgroupsPath", "bwrap-oci does not place containers in cgroups: ignored")
 	}
 	if l.Seccomp != nil {
-		t.report("linux.seccomp", "seccomp filters are not applied yet: the container runs without one")
+		prog, findings, err := seccomp.Compile(l.Seccomp)
+		if err != nil {
+			return &spec.Error{File: t.in.Config.File, Msg: err.Error()}
+		}
+		t.plan.Seccomp = prog
+		for _, f := range findings {
+			t.report(f.Field, "%s", f.Msg)
+		}
+		t.handle("linux.seccomp")
 	}
 	if l.MountLabel != "" {
 		t.report("linux.mountLabel", "SELinux mount labels are not supported: ignored")

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/bwrap-oci/bwrap-oci/internal/seccomp"
 	"github.com/bwrap-oci/bwrap-oci/internal/spec"
 	"github.com/bwrap-oci/bwrap-oci/internal/state"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -52,6 +53,8 @@ type helperParams struct {
 	// helper allocates the terminal inside the container (so that it is
 	// the container's /dev/pts) and sends its master over it.
 	ConsoleFD int `json:"consoleFD,omitempty"`
+	// Seccomp is the container's compiled filter, loaded last.
+	Seccomp []byte `json:"seccomp,omitempty"`
 }
 
 type capNumbers struct {
@@ -119,6 +122,9 @@ func (rt *Runtime) Exec(id string, o ExecOptions) (int, error) {
 	params := helperParams{Args: p.Args, Env: p.Env, Cwd: p.Cwd, UID: p.User.UID, GID: p.User.GID,
 		Groups: p.User.AdditionalGids, Umask: p.User.Umask, NoNewPrivs: p.NoNewPrivileges,
 		Rlimits: p.Rlimits, OOMScoreAdj: p.OOMScoreAdj, KeepFDs: o.PreserveFDs, NewSession: !p.Terminal}
+	if params.Seccomp, err = containerSeccomp(st); err != nil {
+		return 1, err
+	}
 	if data, err := os.ReadFile(fmt.Sprintf("/proc/%d/setgroups", st.Pid)); err == nil && strings.TrimSpace(string(data)) == "allow" {
 		params.SetGroups = true
 	}
@@ -162,15 +168,22 @@ func (rt *Runtime) Exec(id string, o ExecOptions) (int, error) {
 	selfFD := 3 + len(files)
 	paramFD := selfFD + 1
 	files = append(files, self, pfile)
+	// The helper allocates the terminal inside the container and sends the
+	// master back over a socket pair; the runtime relays it to the console
+	// socket before it returns, as runc does.
+	var relay *os.File
 	if p.Terminal && o.ConsoleSocket != "" {
-		conn, err := dialConsole(o.ConsoleSocket)
+		pair, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
 		if err != nil {
 			return 1, err
 		}
-		defer conn.Close()
+		relay = os.NewFile(uintptr(pair[0]), "console-relay")
+		defer relay.Close()
+		theirs := os.NewFile(uintptr(pair[1]), "console-relay")
+		defer theirs.Close()
 		params.ConsoleFD = 3 + len(files)
 		params.NewSession = false
-		files = append(files, conn)
+		files = append(files, theirs)
 	}
 	pdata, err := json.Marshal(params)
 	if err != nil {
@@ -198,6 +211,16 @@ func (rt *Runtime) Exec(id string, o ExecOptions) (int, error) {
 	}
 	if err := cmd.Start(); err != nil {
 		return 1, err
+	}
+	if relay != nil {
+		for _, f := range files[len(files)-1:] {
+			f.Close() // our copy of the helper's end: EOF if it dies
+		}
+		if err := relayConsole(relay, o.ConsoleSocket); err != nil {
+			_ = cmd.Process.Kill()
+			_ = cmd.Wait()
+			return 1, err
+		}
 	}
 	if o.PidFile != "" {
 		// nsenter's outer process, in our PID namespace: it waits for the
@@ -291,4 +314,47 @@ func execUnsupported(p *specs.Process) []string {
 		out = append(out, "process.user.username: a Windows-only field: ignored")
 	}
 	return out
+}
+
+// containerSeccomp compiles the container's linux.seccomp again, so that an
+// exec'd process runs under the same filter as the container's init.
+func containerSeccomp(st *state.State) ([]byte, error) {
+	file := st.Extra["config"]
+	if file == "" {
+		file = filepath.Join(st.Bundle, "config.json")
+	}
+	cfg, err := spec.Load(file)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.Spec.Linux == nil || cfg.Spec.Linux.Seccomp == nil {
+		return nil, nil
+	}
+	prog, _, err := seccomp.Compile(cfg.Spec.Linux.Seccomp)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %v", file, err)
+	}
+	return prog, nil
+}
+
+// relayConsole receives the terminal's master from the helper and sends it
+// to the caller's console socket.
+func relayConsole(relay *os.File, path string) error {
+	buf := make([]byte, 256)
+	oob := make([]byte, unix.CmsgSpace(4))
+	n, oobn, _, _, err := unix.Recvmsg(int(relay.Fd()), buf, oob, unix.MSG_CMSG_CLOEXEC)
+	if err != nil {
+		return fmt.Errorf("exec: receiving the terminal: %v", err)
+	}
+	msgs, err := unix.ParseSocketControlMessage(oob[:oobn])
+	if err != nil || len(msgs) == 0 {
+		return fmt.Errorf("exec: the process got no terminal (its helper failed)")
+	}
+	fds, err := unix.ParseUnixRights(&msgs[0])
+	if err != nil || len(fds) == 0 {
+		return fmt.Errorf("exec: the process got no terminal")
+	}
+	master := os.NewFile(uintptr(fds[0]), string(buf[:n]))
+	defer master.Close()
+	return sendConsole(path, master)
 }

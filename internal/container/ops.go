@@ -63,10 +63,12 @@ func (rt *Runtime) Delete(id string, force bool) error {
 		}
 		return c.Remove()
 	}
-	if st.Current() != state.StatusStopped {
-		if !force {
+	// A created container's process never ran: delete ends it, as runc
+	// does (containerd deletes tasks that never started).
+	if cur := st.Current(); cur != state.StatusStopped {
+		if !force && cur != state.StatusCreated {
 			c.Close()
-			return fmt.Errorf("container %q is %s: stop it first, or use delete --force", id, st.Current())
+			return fmt.Errorf("container %q is %s: stop it first, or use delete --force", id, cur)
 		}
 		if err := signalInit(st, unix.SIGKILL); err != nil && !errors.Is(err, errNotRunning) {
 			c.Close()

@@ -54,6 +54,9 @@ func DryRun(p *Prepared) string {
 	for _, l := range plan.Rlimits {
 		fmt.Fprintf(&b, "# bwrap-oci also sets %s to %d/%d before the process starts\n", l.Field, l.Soft, l.Hard)
 	}
+	if plan.Seccomp != nil {
+		fmt.Fprintf(&b, "# bwrap-oci also passes the compiled linux.seccomp filter (%d instructions) as --seccomp FD\n", len(plan.Seccomp)/8)
+	}
 	// Namespaces the runtime joins for bwrap: nsenter does it in a shell.
 	var argv []string
 	var enter []string
@@ -275,6 +278,14 @@ func (rt *Runtime) create(p *Prepared, o RunOptions, m mode) (st *started, err e
 		}
 		closeLater(f)
 		argv = append(argv, "--"+map[string]string{"user": "userns", "pid": "pidns"}[kind], extra.add(f))
+	}
+	if plan.Seccomp != nil {
+		f, err := argsMemfdBytes(plan.Seccomp)
+		if err != nil {
+			return nil, err
+		}
+		closeLater(f)
+		argv = append(argv, "--seccomp", extra.add(f))
 	}
 	if m == created {
 		fifo := filepath.Join(c.Dir(), ExecFifo)
@@ -561,17 +572,21 @@ func exitCode(cmd *exec.Cmd, err error) int {
 }
 
 func argsMemfd(args []string) (*os.File, error) {
-	fd, err := unix.MemfdCreate("bwrap-oci-args", unix.MFD_CLOEXEC)
-	if err != nil {
-		return nil, fmt.Errorf("memfd_create: %w", err)
-	}
-	f := os.NewFile(uintptr(fd), "bwrap-oci-args")
 	var b strings.Builder
 	for _, a := range args {
 		b.WriteString(a)
 		b.WriteByte(0)
 	}
-	if _, err := io.WriteString(f, b.String()); err != nil {
+	return argsMemfdBytes([]byte(b.String()))
+}
+
+// argsMemfdBytes returns a memfd holding data, read from its start.
+func argsMemfdBytes(data []byte) (*os.File, error) {
+	f, err := unixMemfd("bwrap-oci")
+	if err != nil {
+		return nil, err
+	}
+	if _, err := f.Write(data); err != nil {
 		f.Close()
 		return nil, err
 	}
