@@ -101,6 +101,9 @@ func main() {
 	if len(os.Args) > 1 && os.Args[1] == container.HelperArg {
 		os.Exit(container.RunHelper(os.Args[2:]))
 	}
+	if len(os.Args) > 1 && os.Args[1] == container.CttyHelperArg {
+		os.Exit(container.RunCttyHelper(os.Args[2:]))
+	}
 	// Nothing the runtime inherited beyond stdio may reach a container,
 	// except what --preserve-fds names.
 	_ = unix.CloseRange(uint(3+preservedFDs(os.Args)), math.MaxUint32, unix.CLOSE_RANGE_CLOEXEC)

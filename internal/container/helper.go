@@ -16,6 +16,40 @@ import (
 	"golang.org/x/sys/unix"
 )
 
+// CttyHelperArg is argv[1] of the terminal helper (see RunCttyHelper).
+const CttyHelperArg = "__bwrap-oci-ctty"
+
+// RunCttyHelper runs as the container's process when it has a terminal from
+// --console-socket: bwrap has set everything up and made it a session
+// leader; it makes its stdin, the terminal, the controlling terminal and
+// executes the process. args: the number of preserved fds, "--", the
+// process's arguments. It returns only on failure.
+func RunCttyHelper(args []string) int {
+	if len(args) < 3 || args[1] != "--" {
+		fmt.Fprintln(os.Stderr, "bwrap-oci: bad terminal helper arguments")
+		return 125
+	}
+	keep, _ := strconv.Atoi(args[0])
+	argv := args[2:]
+	if err := unix.IoctlSetInt(0, unix.TIOCSCTTY, 0); err != nil {
+		fmt.Fprintf(os.Stderr, "bwrap-oci: taking the terminal: %v\n", err)
+		return 125
+	}
+	cwd, _ := os.Getwd()
+	bin, err := findExec(argv[0], os.Environ(), cwd)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "bwrap-oci: %v\n", err)
+		return 127
+	}
+	_ = unix.CloseRange(uint(3+keep), math.MaxUint32, unix.CLOSE_RANGE_CLOEXEC)
+	err = unix.Exec(bin, argv, os.Environ())
+	fmt.Fprintf(os.Stderr, "bwrap-oci: exec %s: %v\n", argv[0], err)
+	if err == unix.ENOENT {
+		return 127
+	}
+	return 126
+}
+
 // RunHelper is the exec helper: it runs inside every namespace of the
 // container (nsenter put it there) as a sealed memfd copy of this binary,
 // sets the process's ids, capabilities, limits and directory, and executes

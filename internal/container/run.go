@@ -304,8 +304,25 @@ func (rt *Runtime) create(p *Prepared, o RunOptions, m mode) (st *started, err e
 	if m == foreground {
 		argv = append(argv, "--die-with-parent")
 	}
+	command := plan.Command
+	if plan.Terminal && o.ConsoleSocket != "" {
+		// The process must lead its own session with the terminal as its
+		// controlling terminal: bwrap's monitor may not (start drops it
+		// for the engine's reaper, and a dying session leader hangs the
+		// terminal up). bwrap makes the new session; a sealed copy of this
+		// binary, run from a descriptor inside the container, takes the
+		// terminal and executes the process.
+		self, err := sealedSelf()
+		if err != nil {
+			return nil, err
+		}
+		closeLater(self)
+		fd := extra.add(self)
+		argv = append(argv, "--new-session")
+		command = append([]string{"/proc/self/fd/" + fd, CttyHelperArg, strconv.Itoa(o.PreserveFDs), "--"}, plan.Command...)
+	}
 	argv = append(argv, "--")
-	argv = append(argv, plan.Command...)
+	argv = append(argv, command...)
 
 	cmd := exec.Command(p.BwrapBin, argv...)
 	cmd.Args[0] = "bwrap"
@@ -323,7 +340,6 @@ func (rt *Runtime) create(p *Prepared, o RunOptions, m mode) (st *started, err e
 		}
 		closeLater(master, slave)
 		cmd.Stdin, cmd.Stdout, cmd.Stderr = slave, slave, slave
-		cmd.SysProcAttr.Setsid, cmd.SysProcAttr.Setctty, cmd.SysProcAttr.Ctty = true, true, 0
 	} else if plan.Terminal && m != foreground {
 		return nil, fmt.Errorf("%s: process.terminal: a detached container needs --console-socket to get its terminal", p.Config.File)
 	}
