@@ -101,8 +101,8 @@ func main() {
 	if len(os.Args) > 1 && os.Args[1] == container.HelperArg {
 		os.Exit(container.RunHelper(os.Args[2:]))
 	}
-	if len(os.Args) > 1 && os.Args[1] == container.CttyHelperArg {
-		os.Exit(container.RunCttyHelper(os.Args[2:]))
+	if len(os.Args) > 1 && os.Args[1] == container.InitHelperArg {
+		os.Exit(container.RunInitHelper(os.Args[2:]))
 	}
 	// Nothing the runtime inherited beyond stdio may reach a container,
 	// except what --preserve-fds names.

@@ -100,6 +100,13 @@ type Plan struct {
 	// NeedsHelper: the maps hold more than the caller's own ids, so they
 	// need newuidmap/newgidmap (or privilege).
 	NeedsHelper bool
+	// Creds is set when bwrap cannot give the process its ids: bwrap only
+	// sets ids through the maps it writes itself, so with the maps the
+	// runtime writes the process runs as whatever id the caller's maps to.
+	// Then a sealed copy of bwrap-oci runs first inside the container
+	// (with every capability) and sets the ids, supplementary groups and
+	// the exact five capability sets before it executes the process.
+	Creds *Creds
 	// Seccomp is the compiled linux.seccomp filter (struct sock_filter
 	// array) for bwrap's --seccomp FD, nil without one.
 	Seccomp []byte
@@ -113,6 +120,14 @@ type Plan struct {
 	Terminal    bool
 	PIDNS       bool // the container has a PID namespace of its own; the process is its PID 1
 	Findings    []Finding
+}
+
+// Creds are the credentials the init helper sets (capability numbers).
+type Creds struct {
+	UID, GID                                             uint32
+	Groups                                               []uint32
+	SetGroups                                            bool // set the supplementary groups (else keep them)
+	Bounding, Effective, Permitted, Inheritable, Ambient []int
 }
 
 // Args flattens the options.
@@ -260,6 +275,13 @@ func (t *translator) namespaces() error {
 	if t.plan.NewUserNS {
 		t.plan.UIDMap, t.plan.GIDMap = t.in.UIDMap, t.in.GIDMap
 		t.plan.NeedsHelper = idmap.NeedsHelper(t.in.UIDMap, t.in.UID) || idmap.NeedsHelper(t.in.GIDMap, t.in.GID)
+		u := t.s.Process.User
+		hu, okU := idmap.HostOf(t.in.UIDMap, u.UID)
+		hg, okG := idmap.HostOf(t.in.GIDMap, u.GID)
+		extraGroups := len(u.AdditionalGids) > 0 && !(len(u.AdditionalGids) == 1 && u.AdditionalGids[0] == u.GID)
+		if !okU || hu != t.in.UID || !okG || hg != t.in.GID || extraGroups {
+			t.plan.Creds = &Creds{UID: u.UID, GID: u.GID, Groups: u.AdditionalGids, SetGroups: extraGroups || t.plan.NeedsHelper || t.in.Root}
+		}
 		if hasUser {
 			t.handle("linux.uidMappings", "linux.gidMappings")
 		}
@@ -777,10 +799,13 @@ func (t *translator) process() error {
 			t.handle("process.consoleSize") // meaningless without a terminal, as the spec says
 		}
 	}
-	if len(p.User.AdditionalGids) > 0 && !(len(p.User.AdditionalGids) == 1 && p.User.AdditionalGids[0] == p.User.GID) {
+	if len(p.User.AdditionalGids) > 0 && t.plan.Creds == nil && !(len(p.User.AdditionalGids) == 1 && p.User.AdditionalGids[0] == p.User.GID) {
 		t.report("process.user.additionalGids", "bwrap cannot set supplementary groups: the process keeps your own (unmapped ones show as nogroup)")
 	} else {
 		t.handle("process.user.additionalGids")
+	}
+	if t.plan.Creds != nil && !t.procMounted() {
+		return t.errorf("process.user", "running the process as uid %d, gid %d needs bwrap-oci's helper, which runs from /proc/self/fd: mount proc at /proc", p.User.UID, p.User.GID)
 	}
 	if p.User.Umask != nil {
 		t.plan.Umask = p.User.Umask
@@ -837,6 +862,17 @@ func (t *translator) capabilities() error {
 		return out
 	}
 	cfg := capSets{conv("bounding", c.Bounding), conv("effective", c.Effective), conv("permitted", c.Permitted), conv("inheritable", c.Inheritable), conv("ambient", c.Ambient)}
+	if cr := t.plan.Creds; cr != nil {
+		// The helper sets the five sets exactly; it needs them all to
+		// change ids first.
+		cr.Bounding, cr.Effective, cr.Permitted = capList(cfg.bnd), capList(cfg.eff), capList(cfg.prm)
+		cr.Inheritable, cr.Ambient = capList(cfg.inh), capList(cfg.amb)
+		if t.in.Root {
+			t.add("--cap-drop", "ALL")
+		}
+		t.add("--cap-add", "ALL")
+		return nil
+	}
 	want := expectedCaps(cfg, t.s.Process.User.UID)
 	// bwrap gives its one set to all five: choose the effective set the
 	// config leads to, so that what the process can do is exactly that.
@@ -880,6 +916,25 @@ func expectedCaps(c capSets, uid uint32) capSets {
 	}
 	out.eff = out.prm
 	return out
+}
+
+func capList(m map[int]bool) []int {
+	out := make([]int, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Ints(out)
+	return out
+}
+
+// procMounted reports whether the container has a proc file system at /proc.
+func (t *translator) procMounted() bool {
+	for _, m := range t.mounts {
+		if m.dest == "/proc" && (m.kind == "proc" || m.host == "/proc") {
+			return true
+		}
+	}
+	return false
 }
 
 func union(a, b map[int]bool) map[int]bool {

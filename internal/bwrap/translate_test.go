@@ -2,6 +2,7 @@ package bwrap
 
 import (
 	"errors"
+	"github.com/bwrap-oci/bwrap-oci/internal/idmap"
 	"os"
 	"reflect"
 	"slices"
@@ -344,12 +345,23 @@ func TestTranslateProcess(t *testing.T) {
 		{name: "additionalGids own gid",
 			spec:  func(s *specs.Spec) { s.Process.User.GID = 5; s.Process.User.AdditionalGids = []uint32{5} },
 			check: func(t *testing.T, p *Plan) { wantFindings(t, p) }},
+		// Supplementary groups are set by the credentials helper.
 		{name: "additionalGids other",
-			spec:  func(s *specs.Spec) { s.Process.User.AdditionalGids = []uint32{0, 10} },
-			check: func(t *testing.T, p *Plan) { wantFindings(t, p, "process.user.additionalGids") }},
+			spec: func(s *specs.Spec) { s.Process.User.AdditionalGids = []uint32{0, 10} },
+			check: func(t *testing.T, p *Plan) {
+				wantFindings(t, p)
+				if p.Creds == nil || !reflect.DeepEqual(p.Creds.Groups, []uint32{0, 10}) || !p.Creds.SetGroups {
+					t.Errorf("Creds = %+v, want groups [0 10] set", p.Creds)
+				}
+			}},
 		{name: "additionalGids one other",
-			spec:  func(s *specs.Spec) { s.Process.User.AdditionalGids = []uint32{10} },
-			check: func(t *testing.T, p *Plan) { wantFindings(t, p, "process.user.additionalGids") }},
+			spec: func(s *specs.Spec) { s.Process.User.AdditionalGids = []uint32{10} },
+			check: func(t *testing.T, p *Plan) {
+				wantFindings(t, p)
+				if p.Creds == nil || !reflect.DeepEqual(p.Creds.Groups, []uint32{10}) {
+					t.Errorf("Creds = %+v, want groups [10]", p.Creds)
+				}
+			}},
 		{name: "rlimits",
 			spec: func(s *specs.Spec) {
 				s.Process.Rlimits = append(s.Process.Rlimits,
@@ -865,6 +877,7 @@ func TestTranslateCapabilities(t *testing.T) {
 			}},
 		{name: "non-root, ambient empty",
 			spec: func(s *specs.Spec) { s.Process.User.UID = 1000; s.Process.Capabilities.Ambient = nil },
+			in:   ruleFor1000,
 			check: func(t *testing.T, p *Plan) {
 				if p.Has("--cap-add") {
 					t.Errorf("--cap-add %v", p.Values("--cap-add"))
@@ -877,6 +890,7 @@ func TestTranslateCapabilities(t *testing.T) {
 			}},
 		{name: "non-root, five equal sets",
 			spec: func(s *specs.Spec) { s.Process.User.UID = 1000 },
+			in:   ruleFor1000,
 			check: func(t *testing.T, p *Plan) {
 				if !reflect.DeepEqual(p.Values("--cap-add"), defaultCaps) {
 					t.Errorf("--cap-add %v", p.Values("--cap-add"))
@@ -928,7 +942,11 @@ func TestTranslateCapabilities(t *testing.T) {
 				only(specs.PIDNamespace, specs.MountNamespace)(s)
 				s.Linux.UIDMappings, s.Linux.GIDMappings = nil, nil
 			},
-			in: func(in *Input) { in.Root, in.UID, in.GID = true, 0, 0 },
+			in: func(in *Input) {
+				in.Root, in.UID, in.GID = true, 0, 0
+				in.UIDMap = []idmap.Mapping{{ContainerID: 0, HostID: 0, Size: 65536}}
+				in.GIDMap = in.UIDMap
+			},
 			check: func(t *testing.T, p *Plan) {
 				d := index(p, "--cap-drop", "ALL")
 				if d < 0 || d > index(p, "--cap-add") || !reflect.DeepEqual(p.Values("--cap-add"), defaultCaps) {
@@ -936,7 +954,51 @@ func TestTranslateCapabilities(t *testing.T) {
 				}
 				wantFindings(t, p)
 			}},
+		{name: "process uid not mapped to the caller: credentials helper",
+			spec: func(s *specs.Spec) {
+				s.Process.User.UID, s.Process.User.GID = 1000, 1000
+				s.Process.Capabilities.Ambient = nil
+			},
+			check: func(t *testing.T, p *Plan) {
+				// bwrap would run the process as root (the caller's uid maps
+				// to 0): the helper must set the ids and the exact sets.
+				c := p.Creds
+				if c == nil || c.UID != 1000 || c.GID != 1000 || len(c.Ambient) != 0 || len(c.Bounding) != 3 || len(c.Effective) != 3 {
+					t.Fatalf("Creds = %+v", c)
+				}
+				if !reflect.DeepEqual(p.Values("--cap-add"), [][]string{{"ALL"}}) {
+					t.Errorf("--cap-add %v, want ALL for the helper", p.Values("--cap-add"))
+				}
+				wantFindings(t, p)
+			}},
+		{name: "root caller, identity maps, process uid 1000",
+			spec: func(s *specs.Spec) {
+				only(specs.PIDNamespace, specs.MountNamespace)(s)
+				s.Linux.UIDMappings, s.Linux.GIDMappings = nil, nil
+				s.Process.User.UID = 1000
+			},
+			in: func(in *Input) {
+				in.Root, in.UID, in.GID = true, 0, 0
+				in.UIDMap = []idmap.Mapping{{ContainerID: 0, HostID: 0, Size: 65536}}
+				in.GIDMap = in.UIDMap
+			},
+			check: func(t *testing.T, p *Plan) {
+				if p.Creds == nil || p.Creds.UID != 1000 || index(p, "--cap-drop", "ALL") < 0 {
+					t.Errorf("Creds = %+v, opts %v", p.Creds, p.Opts)
+				}
+			}},
+		{name: "credentials helper needs /proc",
+			spec: func(s *specs.Spec) {
+				s.Process.User.UID = 1000
+				s.Mounts = s.Mounts[1:] // drop proc
+			},
+			err: "process.user"},
 	})
+}
+
+// ruleFor1000 maps container uid 1000 to the caller, as the rule does.
+func ruleFor1000(in *Input) {
+	in.UIDMap = idmap.Rule(1000, in.UID, idmap.Range{Start: 100000, Length: 65536})
 }
 
 func TestTranslateFindings(t *testing.T) {
@@ -966,8 +1028,24 @@ func TestTranslateFindings(t *testing.T) {
 			spec:  func(s *specs.Spec) { s.Linux.CgroupsPath = "/a" },
 			check: unknown("linux.cgroupsPath", false)},
 		{name: "seccomp",
-			spec:  func(s *specs.Spec) { s.Linux.Seccomp = &specs.LinuxSeccomp{DefaultAction: specs.ActAllow} },
-			check: unknown("linux.seccomp", false)},
+			spec: func(s *specs.Spec) {
+				s.Linux.Seccomp = &specs.LinuxSeccomp{DefaultAction: specs.ActAllow, Syscalls: []specs.LinuxSyscall{{Names: []string{"mkdir"}, Action: specs.ActErrno}}}
+			},
+			check: func(t *testing.T, p *Plan) {
+				wantFindings(t, p)
+				if len(p.Seccomp) == 0 || len(p.Seccomp)%8 != 0 {
+					t.Errorf("Seccomp program of %d bytes", len(p.Seccomp))
+				}
+			}},
+		{name: "seccomp notify",
+			spec: func(s *specs.Spec) {
+				s.Linux.Seccomp = &specs.LinuxSeccomp{DefaultAction: specs.ActAllow, Syscalls: []specs.LinuxSyscall{{Names: []string{"mkdir"}, Action: specs.ActNotify}}}
+			},
+			check: func(t *testing.T, p *Plan) {
+				if len(p.Findings) == 0 || !strings.HasPrefix(p.Findings[0].Field, "linux.seccomp") {
+					t.Errorf("findings %v, want one on linux.seccomp", p.Findings)
+				}
+			}},
 		{name: "mountLabel",
 			spec:  func(s *specs.Spec) { s.Linux.MountLabel = "x" },
 			check: unknown("linux.mountLabel", false)},

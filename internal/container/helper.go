@@ -12,42 +12,64 @@ import (
 	"strings"
 	"unsafe"
 
+	"github.com/bwrap-oci/bwrap-oci/internal/bwrap"
 	"github.com/bwrap-oci/bwrap-oci/internal/spec"
 	"golang.org/x/sys/unix"
 )
 
-// CttyHelperArg is argv[1] of the terminal helper (see RunCttyHelper).
-const CttyHelperArg = "__bwrap-oci-ctty"
+// InitHelperArg is argv[1] of the init helper (see RunInitHelper).
+const InitHelperArg = "__bwrap-oci-init"
 
-// RunCttyHelper runs as the container's process when it has a terminal from
-// --console-socket: bwrap has set everything up and made it a session
-// leader; it makes its stdin, the terminal, the controlling terminal and
-// executes the process. args: the number of preserved fds, "--", the
-// process's arguments. It returns only on failure.
-func RunCttyHelper(args []string) int {
-	if len(args) < 3 || args[1] != "--" {
-		fmt.Fprintln(os.Stderr, "bwrap-oci: bad terminal helper arguments")
-		return 125
+// initParams tell the init helper what bwrap could not do.
+type initParams struct {
+	KeepFDs int          `json:"keepFDs"`
+	Ctty    bool         `json:"ctty,omitempty"`
+	Creds   *bwrap.Creds `json:"creds,omitempty"`
+}
+
+// RunInitHelper runs as the container's process, from a sealed memfd copy of
+// bwrap-oci, when bwrap cannot finish the process's set-up itself: it makes
+// stdin the controlling terminal (bwrap made a new session), and sets the
+// process's ids, groups and exact capability sets, then executes the
+// process. args: JSON initParams, "--", the process's arguments. It returns
+// only on failure.
+func RunInitHelper(args []string) int {
+	fail := func(code int, format string, a ...any) int {
+		fmt.Fprintf(os.Stderr, "bwrap-oci: "+format+"\n", a...)
+		return code
 	}
-	keep, _ := strconv.Atoi(args[0])
+	runtime.LockOSThread()
+	if len(args) < 3 || args[1] != "--" {
+		return fail(125, "bad init helper arguments")
+	}
+	var p initParams
+	if err := json.Unmarshal([]byte(args[0]), &p); err != nil {
+		return fail(125, "init helper parameters: %v", err)
+	}
 	argv := args[2:]
-	if err := unix.IoctlSetInt(0, unix.TIOCSCTTY, 0); err != nil {
-		fmt.Fprintf(os.Stderr, "bwrap-oci: taking the terminal: %v\n", err)
-		return 125
+	if p.Ctty {
+		if err := unix.IoctlSetInt(0, unix.TIOCSCTTY, 0); err != nil {
+			return fail(125, "taking the terminal: %v", err)
+		}
 	}
 	cwd, _ := os.Getwd()
 	bin, err := findExec(argv[0], os.Environ(), cwd)
 	if err != nil {
-		fmt.Fprintf(os.Stderr, "bwrap-oci: %v\n", err)
-		return 127
+		return fail(127, "%v", err)
 	}
-	_ = unix.CloseRange(uint(3+keep), math.MaxUint32, unix.CLOSE_RANGE_CLOEXEC)
+	if c := p.Creds; c != nil {
+		hp := &helperParams{UID: c.UID, GID: c.GID, Groups: c.Groups, SetGroups: c.SetGroups, Caps: &capNumbers{
+			Bounding: c.Bounding, Effective: c.Effective, Permitted: c.Permitted, Inheritable: c.Inheritable, Ambient: c.Ambient}}
+		if err := setCreds(hp); err != nil {
+			return fail(125, "%v", err)
+		}
+	}
+	_ = unix.CloseRange(uint(3+p.KeepFDs), math.MaxUint32, unix.CLOSE_RANGE_CLOEXEC)
 	err = unix.Exec(bin, argv, os.Environ())
-	fmt.Fprintf(os.Stderr, "bwrap-oci: exec %s: %v\n", argv[0], err)
 	if err == unix.ENOENT {
-		return 127
+		return fail(127, "exec %s: %v", argv[0], err)
 	}
-	return 126
+	return fail(126, "exec %s: %v", argv[0], err)
 }
 
 // RunHelper is the exec helper: it runs inside every namespace of the

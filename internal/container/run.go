@@ -305,21 +305,28 @@ func (rt *Runtime) create(p *Prepared, o RunOptions, m mode) (st *started, err e
 		argv = append(argv, "--die-with-parent")
 	}
 	command := plan.Command
-	if plan.Terminal && o.ConsoleSocket != "" {
-		// The process must lead its own session with the terminal as its
-		// controlling terminal: bwrap's monitor may not (start drops it
-		// for the engine's reaper, and a dying session leader hangs the
-		// terminal up). bwrap makes the new session; a sealed copy of this
-		// binary, run from a descriptor inside the container, takes the
-		// terminal and executes the process.
+	ctty := plan.Terminal && o.ConsoleSocket != ""
+	if ctty || plan.Creds != nil {
+		// What bwrap cannot do, a sealed copy of this binary does as the
+		// container's process, run from a descriptor inside the container:
+		// take the terminal as controlling terminal (the process must
+		// lead its own session: start drops bwrap's monitor for the
+		// engine's reaper, and a dying session leader hangs the terminal
+		// up), and set ids, groups and exact capability sets.
 		self, err := sealedSelf()
 		if err != nil {
 			return nil, err
 		}
 		closeLater(self)
 		fd := extra.add(self)
-		argv = append(argv, "--new-session")
-		command = append([]string{"/proc/self/fd/" + fd, CttyHelperArg, strconv.Itoa(o.PreserveFDs), "--"}, plan.Command...)
+		if ctty {
+			argv = append(argv, "--new-session")
+		}
+		params, err := json.Marshal(initParams{KeepFDs: o.PreserveFDs, Ctty: ctty, Creds: plan.Creds})
+		if err != nil {
+			return nil, err
+		}
+		command = append([]string{"/proc/self/fd/" + fd, InitHelperArg, string(params), "--"}, plan.Command...)
 	}
 	argv = append(argv, "--")
 	argv = append(argv, command...)
