@@ -1,6 +1,7 @@
 package container
 
 import (
+	"debug/elf"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -258,13 +259,24 @@ func nsenterArgs(pid int) ([]string, error) {
 	return out, nil
 }
 
-// sealedSelf copies this binary into a sealed memfd.
+// sealedSelf copies this binary into a sealed memfd. The copy runs inside
+// containers, which have no host libraries: the binary must be static.
 func sealedSelf() (*os.File, error) {
 	src, err := os.Open("/proc/self/exe")
 	if err != nil {
 		return nil, err
 	}
 	defer src.Close()
+	if ef, err := elf.NewFile(src); err == nil {
+		for _, p := range ef.Progs {
+			if p.Type == elf.PT_INTERP {
+				return nil, fmt.Errorf("this bwrap-oci is dynamically linked, but its helper runs inside the container, without the host's libraries: build it static (CGO_ENABLED=0 go build ./cmd/bwrap-oci)")
+			}
+		}
+	}
+	if _, err := src.Seek(0, io.SeekStart); err != nil {
+		return nil, err
+	}
 	fd, err := unix.MemfdCreate("bwrap-oci", unix.MFD_CLOEXEC|unix.MFD_ALLOW_SEALING)
 	if err != nil {
 		return nil, fmt.Errorf("memfd_create: %v", err)

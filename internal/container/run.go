@@ -102,6 +102,7 @@ type started struct {
 	pid       int // the container's init, on the host
 	pidStart  uint64
 	container *state.Container
+	release   chan struct{} // closed once bwrap has exited (see startIn)
 }
 
 // mode says how far start takes a container.
@@ -350,7 +351,8 @@ func (rt *Runtime) create(p *Prepared, o RunOptions, m mode) (st *started, err e
 	} else if plan.Terminal && m != foreground {
 		return nil, fmt.Errorf("%s: process.terminal: a detached container needs --console-socket to get its terminal", p.Config.File)
 	}
-	err = startIn(cmd, plan)
+	release := make(chan struct{})
+	err = startIn(cmd, plan, release)
 	closeAll(infoW, syncR, statusFile)
 	if err != nil {
 		return nil, fmt.Errorf("starting %s: %w", p.BwrapBin, err)
@@ -446,7 +448,7 @@ func (rt *Runtime) create(p *Prepared, o RunOptions, m mode) (st *started, err e
 			return nil, err
 		}
 	}
-	return &started{cmd: cmd, pid: pid, pidStart: start, container: c}, nil
+	return &started{cmd: cmd, pid: pid, pidStart: start, container: c, release: release}, nil
 }
 
 // threadNS are the namespaces the runtime joins for bwrap, by setns on the
@@ -456,10 +458,25 @@ var threadNS = []struct {
 	flag int
 }{{"network", unix.CLONE_NEWNET}, {"ipc", unix.CLONE_NEWIPC}, {"uts", unix.CLONE_NEWUTS}, {"cgroup", unix.CLONE_NEWCGROUP}}
 
-// startIn starts bwrap with the plan's umask, from a thread that has joined
-// the namespaces the config names by path. That thread is thrown away
-// afterwards (its goroutine ends locked), so no other work runs in them.
-func startIn(cmd *exec.Cmd, plan *bwrap.Plan) error {
+// startIn starts bwrap with the plan's umask. When the config names
+// namespaces by path, it starts bwrap from a thread that has joined them;
+// that thread must live as long as bwrap (bwrap's --die-with-parent
+// signals it when the thread that forked it ends, not the process), so it
+// waits for release to be closed and is then thrown away (its goroutine ends
+// locked), so that no other work runs in those namespaces.
+func startIn(cmd *exec.Cmd, plan *bwrap.Plan, release <-chan struct{}) error {
+	if plan.Umask != nil {
+		old := syscall.Umask(int(*plan.Umask))
+		defer syscall.Umask(old)
+	}
+	joins := false
+	for _, ns := range threadNS {
+		_, ok := plan.Join[ns.kind]
+		joins = joins || ok
+	}
+	if !joins {
+		return cmd.Start()
+	}
 	done := make(chan error, 1)
 	go func() {
 		runtime.LockOSThread()
@@ -480,11 +497,11 @@ func startIn(cmd *exec.Cmd, plan *bwrap.Plan) error {
 				return
 			}
 		}
-		if plan.Umask != nil {
-			old := syscall.Umask(int(*plan.Umask))
-			defer syscall.Umask(old)
+		err := cmd.Start()
+		done <- err
+		if err == nil {
+			<-release
 		}
-		done <- cmd.Start()
 	}()
 	return <-done
 }
@@ -561,7 +578,11 @@ func (rt *Runtime) wait(st *started) int {
 	sigs := make(chan os.Signal, 16)
 	signal.Notify(sigs)
 	done := make(chan error, 1)
-	go func() { done <- st.cmd.Wait() }()
+	go func() {
+		err := st.cmd.Wait()
+		close(st.release)
+		done <- err
+	}()
 	for {
 		select {
 		case s := <-sigs:
