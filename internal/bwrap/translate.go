@@ -119,8 +119,21 @@ type Plan struct {
 	Umask       *uint32
 	Terminal    bool
 	PIDNS       bool // the container has a PID namespace of its own; the process is its PID 1
-	Findings    []Finding
+	// Init is "systemd" when the process is an init system that manages
+	// cgroups and powers off through reboot(2): detected from the
+	// executable (its resolved name is "systemd"), or set by the annotation
+	// InitAnnotation ("systemd", or "none" to turn detection off).
+	Init string
+	// CgroupMount is where the runtime binds the container's own cgroup
+	// (a new directory below the caller's delegated cgroup, which becomes
+	// the root of the container's cgroup namespace), for an init.
+	CgroupMount   string
+	CgroupMountRO bool
+	Findings      []Finding
 }
+
+// InitAnnotation names the container's init system ("systemd" or "none").
+const InitAnnotation = "org.bwrap-oci.init"
 
 // Creds are the credentials the init helper sets (capability numbers).
 type Creds struct {
@@ -188,6 +201,7 @@ func Translate(in Input) (*Plan, error) {
 	}
 	t.plan.Command = append([]string(nil), t.s.Process.Args...)
 	t.handle("process.args")
+	t.detectInit()
 	t.unhandled()
 	return &t.plan, nil
 }
@@ -592,6 +606,11 @@ func (t *translator) mount(i int, m specs.Mount) error {
 		t.add(op, "/sys", dest)
 		t.mounts = append(t.mounts, planned{dest: dest, host: "/sys", kind: "bind"})
 		t.report(f, "bwrap cannot mount a new sysfs: the host's /sys is bound instead")
+	case (m.Type == "cgroup" || m.Type == "cgroup2") && t.isInit() && t.newCgroupNS():
+		// systemd needs a cgroup of its own, writable: the runtime creates
+		// it and binds it here (see Plan.CgroupMount).
+		t.plan.CgroupMount, t.plan.CgroupMountRO = dest, ro
+		t.mounts = append(t.mounts, planned{dest: dest, kind: "cgroup"})
 	case m.Type == "cgroup" || m.Type == "cgroup2":
 		op := "--bind"
 		if ro {
@@ -1025,4 +1044,27 @@ func (t *translator) others() error {
 		t.report("hooks", "hooks are not run yet: ignored")
 	}
 	return nil
+}
+
+// isInit tells whether the process is an init system (see Plan.Init).
+func (t *translator) isInit() bool {
+	if v, ok := t.s.Annotations[InitAnnotation]; ok {
+		return v == "systemd"
+	}
+	if len(t.s.Process.Args) == 0 || !path.IsAbs(t.s.Process.Args[0]) {
+		return false
+	}
+	h, err := t.in.Host.InRoot(t.in.Rootfs, t.s.Process.Args[0])
+	return err == nil && filepath.Base(h) == "systemd"
+}
+
+func (t *translator) newCgroupNS() bool {
+	ns, ok := t.ns[specs.CgroupNamespace]
+	return ok && ns.Path == ""
+}
+
+func (t *translator) detectInit() {
+	if t.isInit() && t.plan.PIDNS {
+		t.plan.Init = "systemd"
+	}
 }

@@ -79,6 +79,9 @@ func (rt *Runtime) Delete(id string, force bool) error {
 			return fmt.Errorf("container %q: process %d did not die after SIGKILL", id, st.Pid)
 		}
 	}
+	if dir := st.Extra["cgroup"]; dir != "" {
+		(&containerCgroup{dir: dir}).remove()
+	}
 	return c.Remove()
 }
 

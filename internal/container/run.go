@@ -102,7 +102,8 @@ type started struct {
 	pid       int // the container's init, on the host
 	pidStart  uint64
 	container *state.Container
-	release   chan struct{} // closed once bwrap has exited (see startIn)
+	release   chan struct{}    // closed once bwrap has exited (see startIn)
+	cgroup    *containerCgroup // nil unless the container has a cgroup of its own
 }
 
 // mode says how far start takes a container.
@@ -137,8 +138,24 @@ func (rt *Runtime) Run(p *Prepared, o RunOptions) (int, error) {
 		return 1, err
 	}
 	code := rt.wait(st)
+	if st.cgroup != nil {
+		st.cgroup.remove()
+	}
 	if c, err := rt.store().Open(o.ID); err == nil {
 		_ = c.Remove()
+	}
+	if p.Plan.Init != "" {
+		// When an init in a PID namespace calls reboot(2), the kernel ends
+		// it with SIGINT (power-off, halt) or SIGHUP (restart), which bwrap
+		// reports as 128+N: that is a clean shutdown, not a failure.
+		switch code {
+		case 128 + int(unix.SIGINT):
+			rt.warn(o.ID + ": " + p.Plan.Init + " powered off")
+			code = 0
+		case 128 + int(unix.SIGHUP):
+			rt.warn(o.ID + ": " + p.Plan.Init + " rebooted (the container is not restarted)")
+			code = 0
+		}
 	}
 	return code, nil
 }
@@ -257,9 +274,26 @@ func (rt *Runtime) create(p *Prepared, o RunOptions, m mode) (st *started, err e
 	}
 	closeLater(statusFile)
 	syncFD := extra.add(syncR)
+	bwrapArgs := plan.Args()
+	var cg *containerCgroup
+	if plan.CgroupMount != "" {
+		if cg, err = newContainerCgroup(c.ID()); err != nil {
+			return nil, fmt.Errorf("%s: %s needs a cgroup of its own: %v", p.Config.File, plan.Init, err)
+		}
+		cleanup = append(cleanup, func() {
+			if err != nil {
+				cg.remove()
+			}
+		})
+		op := "--bind"
+		if plan.CgroupMountRO {
+			op = "--ro-bind"
+		}
+		bwrapArgs = append(bwrapArgs, op, cg.dir, plan.CgroupMount)
+	}
 	// The start pipe is drained by a --file op on bwrap's own tmpfs root
 	// before the rootfs is mounted over it: see syncFile.
-	argsFile, err := argsMemfd(append([]string{"--file", syncFD, syncFile}, plan.Args()...))
+	argsFile, err := argsMemfd(append([]string{"--file", syncFD, syncFile}, bwrapArgs...))
 	if err != nil {
 		return nil, err
 	}
@@ -351,6 +385,12 @@ func (rt *Runtime) create(p *Prepared, o RunOptions, m mode) (st *started, err e
 	} else if plan.Terminal && m != foreground {
 		return nil, fmt.Errorf("%s: process.terminal: a detached container needs --console-socket to get its terminal", p.Config.File)
 	}
+	if cg != nil {
+		// bwrap starts in the container's cgroup (clone3 CLONE_INTO_CGROUP),
+		// so that the cgroup namespace it makes for its child has that
+		// cgroup as its root.
+		cmd.SysProcAttr.UseCgroupFD, cmd.SysProcAttr.CgroupFD = true, int(cg.fd.Fd())
+	}
 	release := make(chan struct{})
 	err = startIn(cmd, plan, release)
 	closeAll(infoW, syncR, statusFile)
@@ -380,6 +420,13 @@ func (rt *Runtime) create(p *Prepared, o RunOptions, m mode) (st *started, err e
 		return nil, fmt.Errorf("bwrap failed before the container started (%v)", werr)
 	}
 	pid = ci.ChildPid
+	if cg != nil {
+		// Only the container stays in its cgroup: bwrap's monitor goes
+		// back to ours, so that systemd sees no stranger in its root.
+		if err := cg.moveOut(cmd.Process.Pid); err != nil {
+			return nil, err
+		}
+	}
 	if plan.NewUserNS {
 		if err := rt.applyMaps(pid, plan); err != nil {
 			return nil, err
@@ -420,6 +467,9 @@ func (rt *Runtime) create(p *Prepared, o RunOptions, m mode) (st *started, err e
 	if o.PidFile != "" && m == created {
 		rec.Extra["reaper"] = "caller"
 	}
+	if cg != nil {
+		rec.Extra["cgroup"] = cg.dir
+	}
 	if err := c.Save(rec); err != nil {
 		return nil, err
 	}
@@ -448,7 +498,7 @@ func (rt *Runtime) create(p *Prepared, o RunOptions, m mode) (st *started, err e
 			return nil, err
 		}
 	}
-	return &started{cmd: cmd, pid: pid, pidStart: start, container: c, release: release}, nil
+	return &started{cmd: cmd, pid: pid, pidStart: start, container: c, release: release, cgroup: cg}, nil
 }
 
 // threadNS are the namespaces the runtime joins for bwrap, by setns on the
