@@ -191,6 +191,11 @@ type bg struct {
 // the cgroup v2 directory cgroupDir when it is not empty, with its output
 // in a log file.
 func startBG(t *testing.T, cgroupDir string, args ...string) *bg {
+	return startBGEnv(t, cgroupDir, nil, args...)
+}
+
+// startBGEnv is startBG with more environment variables.
+func startBGEnv(t *testing.T, cgroupDir string, env []string, args ...string) *bg {
 	t.Helper()
 	logf, err := os.CreateTemp(h.base, "bg-*.log")
 	if err != nil {
@@ -198,7 +203,7 @@ func startBG(t *testing.T, cgroupDir string, args ...string) *bg {
 	}
 	defer logf.Close()
 	cmd := exec.Command(h.bin, args...)
-	cmd.Env = h.env
+	cmd.Env = append(append([]string(nil), h.env...), env...)
 	cmd.Dir = h.base
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}

@@ -104,6 +104,7 @@ type started struct {
 	container *state.Container
 	release   chan struct{}    // closed once bwrap has exited (see startIn)
 	cgroup    *containerCgroup // nil unless the container has a cgroup of its own
+	notify    *notifyRelay     // nil unless NOTIFY_SOCKET is set (foreground)
 }
 
 // mode says how far start takes a container.
@@ -138,6 +139,9 @@ func (rt *Runtime) Run(p *Prepared, o RunOptions) (int, error) {
 		return 1, err
 	}
 	code := rt.wait(st)
+	if st.notify != nil {
+		st.notify.close()
+	}
 	if st.cgroup != nil {
 		st.cgroup.remove()
 	}
@@ -290,6 +294,20 @@ func (rt *Runtime) create(p *Prepared, o RunOptions, m mode) (st *started, err e
 			op = "--ro-bind"
 		}
 		bwrapArgs = append(bwrapArgs, op, cg.dir, plan.CgroupMount)
+	}
+	var notify *notifyRelay
+	if m == foreground {
+		if notify, err = newNotifyRelay(c.Dir()); err != nil {
+			return nil, fmt.Errorf("NOTIFY_SOCKET: %v", err)
+		}
+		if notify != nil {
+			cleanup = append(cleanup, func() {
+				if err != nil {
+					notify.close()
+				}
+			})
+			bwrapArgs = append(bwrapArgs, notify.args()...)
+		}
 	}
 	// The start pipe is drained by a --file op on bwrap's own tmpfs root
 	// before the rootfs is mounted over it: see syncFile.
@@ -498,7 +516,10 @@ func (rt *Runtime) create(p *Prepared, o RunOptions, m mode) (st *started, err e
 			return nil, err
 		}
 	}
-	return &started{cmd: cmd, pid: pid, pidStart: start, container: c, release: release, cgroup: cg}, nil
+	if notify != nil {
+		go notify.run()
+	}
+	return &started{cmd: cmd, pid: pid, pidStart: start, container: c, release: release, cgroup: cg, notify: notify}, nil
 }
 
 // threadNS are the namespaces the runtime joins for bwrap, by setns on the

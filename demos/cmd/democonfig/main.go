@@ -152,7 +152,8 @@ func hasNamespace(s *specs.Spec, typ specs.LinuxNamespaceType) bool {
 
 // Systemd turns s into the config of a container whose init is systemd.
 // cgroupDir, when not empty, is the host directory of the container's
-// delegated cgroup v2 subtree, bound at /sys/fs/cgroup.
+// delegated cgroup v2 subtree, bound at /sys/fs/cgroup, or "runtime" for a
+// cgroup mount that bwrap-oci fills with a cgroup it makes.
 func Systemd(s *specs.Spec, cgroupDir string, terminal bool, hostname string) {
 	p := s.Process
 	// Debian's systemd-sysv makes /sbin/init a link to systemd; the runtime
@@ -175,7 +176,13 @@ func Systemd(s *specs.Spec, cgroupDir string, terminal bool, hostname string) {
 	}
 	// /sys stays read-only (the generated config binds it "ro"), so
 	// systemd skips the units that would write there.
-	if cgroupDir != "" {
+	switch cgroupDir {
+	case "":
+	case "runtime":
+		// bwrap-oci makes the cgroup itself, below the caller's delegated
+		// one, and binds it here (it detects systemd as the init).
+		setMount(s, specs.Mount{Destination: "/sys/fs/cgroup", Type: "cgroup", Source: "cgroup", Options: []string{"rw", "nosuid", "nodev", "noexec"}})
+	default:
 		setMount(s, specs.Mount{Destination: "/sys/fs/cgroup", Type: "bind", Source: cgroupDir, Options: []string{"rbind", "rw", "nosuid", "nodev"}})
 	}
 	for _, n := range []specs.LinuxNamespaceType{specs.PIDNamespace, specs.IPCNamespace, specs.UTSNamespace, specs.CgroupNamespace} {
