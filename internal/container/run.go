@@ -625,15 +625,22 @@ func (rt *Runtime) applyMaps(pid int, plan *bwrap.Plan) error {
 		return idmap.WriteDirect(pid, "gid_map", plan.GIDMap)
 	}
 	uid, gid := uint32(os.Getuid()), uint32(os.Getgid())
+	// newuidmap and newgidmap are independent: run them side by side.
+	uidDone := make(chan error, 1)
 	if idmap.NeedsHelper(plan.UIDMap, uid) {
-		if err := idmap.Apply("newuidmap", pid, plan.UIDMap); err != nil {
-			return err
-		}
-	} else if err := idmap.WriteDirect(pid, "uid_map", plan.UIDMap); err != nil {
-		return err
+		go func() { uidDone <- idmap.Apply("newuidmap", pid, plan.UIDMap) }()
+	} else {
+		uidDone <- idmap.WriteDirect(pid, "uid_map", plan.UIDMap)
 	}
 	if idmap.NeedsHelper(plan.GIDMap, gid) {
-		return idmap.Apply("newgidmap", pid, plan.GIDMap)
+		gerr := idmap.Apply("newgidmap", pid, plan.GIDMap)
+		if err := <-uidDone; err != nil {
+			return err
+		}
+		return gerr
+	}
+	if err := <-uidDone; err != nil {
+		return err
 	}
 	// Without CAP_SETGID an unprivileged process may write its own gid
 	// only after denying setgroups.
