@@ -80,6 +80,7 @@ func newRoot() *cobra.Command {
 	}
 	root.AddCommand(newSpecCmd(g), newRunCmd(g), newCreateCmd(g), newStartCmd(g), newExecCmd(g), newPsCmd(g), newFeaturesCmd(), newListCmd(g), newKillCmd(g), newDeleteCmd(g), newStateCmd(g))
 	root.AddCommand(newCheckCmd(g))
+	root.AddCommand(newGenerateCmd(g))
 	return root
 }
 
