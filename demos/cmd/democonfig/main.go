@@ -243,6 +243,9 @@ func Etcd(s *specs.Spec, o EtcdOptions) {
 		s.Annotations = map[string]string{}
 	}
 	s.Annotations[StopSignalAnnotation] = o.StopSignal
+	// etcd tells systemd it is ready (sd_notify): generated units use
+	// Type=notify.
+	s.Annotations["org.bwrap-oci.notify"] = "true"
 }
 
 func systemdCmd(args []string) error {
