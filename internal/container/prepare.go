@@ -69,6 +69,8 @@ func (rt *Runtime) Prepare(bundle, configFile string) (*Prepared, error) {
 }
 
 func (rt *Runtime) prepare(bundle, configFile string) (*Prepared, error) {
+	trace("prepare")
+	defer trace("prepared")
 	abs, err := filepath.Abs(bundle)
 	if err != nil {
 		return nil, err
@@ -92,6 +94,7 @@ func (rt *Runtime) prepare(bundle, configFile string) (*Prepared, error) {
 	if err := spec.Validate(cfg); err != nil {
 		return nil, err
 	}
+	trace("loaded+validated")
 	s := cfg.Spec
 	rootfs := spec.RootfsPath(abs, s)
 	if fi, err := os.Stat(rootfs); err != nil || !fi.IsDir() {
@@ -101,6 +104,7 @@ func (rt *Runtime) prepare(bundle, configFile string) (*Prepared, error) {
 		return nil, &spec.Error{File: configFile, Field: "root.path", Msg: err.Error()}
 	}
 	caller := CurrentCaller()
+	trace("caller")
 	in := bwrap.Input{Config: cfg, Bundle: abs, Rootfs: rootfs, UID: caller.UID, GID: caller.GID, Root: caller.Root, Host: bwrap.RealHost{}}
 	in.HostRoot = caller.Root && isInitialUserNS()
 	switch userNS, ok := spec.Namespace(s, specs.UserNamespace); {
@@ -120,6 +124,7 @@ func (rt *Runtime) prepare(bundle, configFile string) (*Prepared, error) {
 		}
 	}
 	bin, err := bwrap.Find(rt.Bwrap)
+	trace("mappings")
 	if err != nil {
 		return nil, err
 	}
@@ -134,6 +139,7 @@ func (rt *Runtime) prepare(bundle, configFile string) (*Prepared, error) {
 		return nil, err
 	}
 	in.Features = feat
+	trace("probed")
 	plan, err := bwrap.Translate(in)
 	if err != nil {
 		return nil, err
@@ -141,6 +147,7 @@ func (rt *Runtime) prepare(bundle, configFile string) (*Prepared, error) {
 	if err := feat.Check(plan); err != nil {
 		return nil, err
 	}
+	trace("translated")
 	for _, f := range plan.Findings {
 		msg := configFile + ": " + f.String()
 		if rt.Strict && !f.Unknown {

@@ -139,6 +139,7 @@ func (rt *Runtime) Run(p *Prepared, o RunOptions) (int, error) {
 		return 1, err
 	}
 	code := rt.wait(st)
+	trace("container exited")
 	if st.notify != nil {
 		st.notify.close()
 	}
@@ -243,6 +244,7 @@ func (rt *Runtime) create(p *Prepared, o RunOptions, m mode) (st *started, err e
 	if err != nil {
 		return nil, err
 	}
+	trace("state dir created")
 	var cleanup []func()
 	defer func() {
 		for _, f := range cleanup {
@@ -411,6 +413,7 @@ func (rt *Runtime) create(p *Prepared, o RunOptions, m mode) (st *started, err e
 	}
 	release := make(chan struct{})
 	err = startIn(cmd, plan, release)
+	trace("bwrap started")
 	closeAll(infoW, syncR, statusFile)
 	if err != nil {
 		return nil, fmt.Errorf("starting %s: %w", p.BwrapBin, err)
@@ -434,10 +437,12 @@ func (rt *Runtime) create(p *Prepared, o RunOptions, m mode) (st *started, err e
 	}
 	if jerr := json.Unmarshal(info, &ci); jerr != nil || ci.ChildPid <= 0 {
 		syncW.Close()
+	trace("released")
 		werr := cmd.Wait()
 		return nil, fmt.Errorf("bwrap failed before the container started (%v)", werr)
 	}
 	pid = ci.ChildPid
+	trace("child pid read")
 	if cg != nil {
 		// Only the container stays in its cgroup: bwrap's monitor goes
 		// back to ours, so that systemd sees no stranger in its root.
@@ -450,6 +455,7 @@ func (rt *Runtime) create(p *Prepared, o RunOptions, m mode) (st *started, err e
 			return nil, err
 		}
 	}
+	trace("id maps written")
 	for _, r := range plan.Rlimits {
 		lim := unix.Rlimit{Cur: r.Soft, Max: r.Hard}
 		if err := unix.Prlimit(pid, r.Resource, &lim, nil); err != nil {
@@ -491,6 +497,7 @@ func (rt *Runtime) create(p *Prepared, o RunOptions, m mode) (st *started, err e
 	if err := c.Save(rec); err != nil {
 		return nil, err
 	}
+	trace("state saved")
 	// Release the set-up: the monitor reads a byte (once the user
 	// namespace is mapped), the child drains the pipe to end-of-file.
 	if _, err := syncW.Write([]byte{1}); err != nil && plan.NewUserNS {

@@ -87,7 +87,7 @@ func Parse(file string, data []byte) (*Config, error) {
 	// encoding/json matches names case-insensitively ("Process" fills
 	// process), but the spec's names are case-sensitive and a property it
 	// does not define must be ignored: decode again without those.
-	if dropUnknown("", obj) {
+	if dropUnknownTyped(specType, obj) {
 		clean, err := json.Marshal(obj)
 		if err == nil {
 			s = specs.Spec{}

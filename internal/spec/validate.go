@@ -2,6 +2,7 @@ package spec
 
 import (
 	"fmt"
+	"math"
 	"path"
 	"path/filepath"
 	"strings"
@@ -26,8 +27,13 @@ var Rlimits = map[string]int{
 
 // Capability returns the capability named name ("CAP_KILL"); ok is false for unknown names.
 func Capability(name string) (capability.Cap, bool) {
-	if !strings.HasPrefix(name, "CAP_") || strings.ToUpper(name) != name {
+	if !strings.HasPrefix(name, "CAP_") {
 		return 0, false
+	}
+	for i := 0; i < len(name); i++ {
+		if c := name[i]; !(c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_') {
+			return 0, false
+		}
 	}
 	want := strings.ToLower(strings.TrimPrefix(name, "CAP_"))
 	for _, c := range capability.ListKnown() {
@@ -78,10 +84,21 @@ func Validate(c *Config) error {
 	if p.Args[0] == "" {
 		return bad("process.args[0]", "must not be empty")
 	}
+	total := 0
 	for i, a := range p.Args {
 		if err := noNUL("", a); err != nil {
 			return bad(fmt.Sprintf("process.args[%d]", i), "%s", err)
 		}
+		if len(a) >= maxArgStrlen {
+			return bad(fmt.Sprintf("process.args[%d]", i), "%d bytes: longer than the kernel takes for one argument (%d)", len(a), maxArgStrlen-1)
+		}
+		total += len(a) + 1 + 8
+	}
+	if p.User.UID == math.MaxUint32 {
+		return bad("process.user.uid", "4294967295 is not a valid id ((uid_t)-1)")
+	}
+	if p.User.GID == math.MaxUint32 {
+		return bad("process.user.gid", "4294967295 is not a valid id ((gid_t)-1)")
 	}
 	if p.Cwd == "" {
 		return bad("process.cwd", "missing: give the working directory, an absolute path such as \"/\"")
@@ -100,6 +117,13 @@ func Validate(c *Config) error {
 		if err := noNUL("", e); err != nil {
 			return bad(fmt.Sprintf("process.env[%d]", i), "%s", err)
 		}
+		if len(e) >= maxArgStrlen {
+			return bad(fmt.Sprintf("process.env[%d]", i), "%d bytes: longer than the kernel takes for one variable (%d)", len(e), maxArgStrlen-1)
+		}
+		total += len(e) + 1 + 8
+	}
+	if total > maxArgsTotal {
+		return bad("process.args", "the command line and environment take %d bytes: more than the kernel takes for one exec (about %d)", total, maxArgsTotal)
 	}
 	if p.OOMScoreAdj != nil && (*p.OOMScoreAdj < -1000 || *p.OOMScoreAdj > 1000) {
 		return bad("process.oomScoreAdj", "%d is outside -1000..1000", *p.OOMScoreAdj)
@@ -177,6 +201,14 @@ func Validate(c *Config) error {
 		if ns.Path != "" && !path.IsAbs(ns.Path) {
 			return bad(f+".path", "%q must be an absolute path", ns.Path)
 		}
+		if err := noNUL("", ns.Path); err != nil {
+			return bad(f+".path", "%s", err)
+		}
+	}
+	for k, v := range l.Sysctl {
+		if noNUL("", k) != nil || noNUL("", v) != nil || k == "" {
+			return bad("linux.sysctl", "%q: a name or value is empty or holds a NUL byte", k)
+		}
 	}
 	if s.Hostname != "" && !have[specs.UTSNamespace] {
 		return bad("hostname", "setting the hostname needs a uts namespace (add {\"type\": \"uts\"} to linux.namespaces)")
@@ -227,6 +259,13 @@ func noNUL(_, s string) error {
 	}
 	return nil
 }
+
+// The kernel's limits on execve: one string (MAX_ARG_STRLEN, 32 pages) and
+// all of them with their pointers (a quarter of the default 8 MiB stack).
+const (
+	maxArgStrlen = 32 * 4096
+	maxArgsTotal = 2 << 20
+)
 
 // Namespace returns the config's namespace of type t.
 func Namespace(s *specs.Spec, t specs.LinuxNamespaceType) (specs.LinuxNamespace, bool) {
