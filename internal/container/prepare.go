@@ -204,18 +204,26 @@ func Mappings(c Caller, s *specs.Spec, subuid, subgid string) (uids, gids []idma
 	}
 	if len(l.UIDMappings) > 0 {
 		uids = conv(l.UIDMappings)
-		if !c.Root {
-			if err := idmap.Check("linux.uidMappings", uids, c.UID, uidRanges); err != nil {
-				return nil, nil, "", err
-			}
+		// Root may map any host ids, but the mappings must still be sound
+		// (no overlaps, no wrap-around).
+		own, ranges := c.UID, uidRanges
+		if c.Root {
+			ranges = []idmap.Range{{Start: 0, Length: idmap.MaxID + 1}}
+		}
+		if err := idmap.Check("linux.uidMappings", uids, own, ranges); err != nil {
+			return nil, nil, "", err
 		}
 	}
 	if len(l.GIDMappings) > 0 {
 		gids = conv(l.GIDMappings)
-		if !c.Root {
-			if err := idmap.Check("linux.gidMappings", gids, c.GID, gidRanges); err != nil {
-				return nil, nil, "", err
-			}
+		// Root may map any host ids, but the mappings must still be sound
+		// (no overlaps, no wrap-around).
+		own, ranges := c.GID, gidRanges
+		if c.Root {
+			ranges = []idmap.Range{{Start: 0, Length: idmap.MaxID + 1}}
+		}
+		if err := idmap.Check("linux.gidMappings", gids, own, ranges); err != nil {
+			return nil, nil, "", err
 		}
 	}
 	var missing []string
