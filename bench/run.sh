@@ -365,12 +365,12 @@ if [ -n "${BENCH_REV:-}" ]; then
 	git archive "$BENCH_REV" | tar -x -C "$W/src"
 	rm -rf "$W/src/bench/benchtool"
 	cp -R bench/benchtool "$W/src/bench/"
-	(cd "$W/src" && go build -o "$B" ./cmd/bwrap-oci && go build -o "$T" ./bench/benchtool)
+	(cd "$W/src" && CGO_ENABLED=0 go build -o "$B" ./cmd/bwrap-oci && go build -o "$T" ./bench/benchtool)
 else
 	REVDESC="$(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet HEAD -- cmd internal 2>/dev/null &&
 		[ -z "$(git ls-files --others --exclude-standard cmd internal 2>/dev/null)" ] || echo ' + uncommitted changes')"
 	log "building bwrap-oci (working tree: $REVDESC) and benchtool into $W/bin"
-	go build -o "$B" ./cmd/bwrap-oci
+	CGO_ENABLED=0 go build -o "$B" ./cmd/bwrap-oci
 	go build -o "$T" ./bench/benchtool
 fi
 ROOTFS=$W/rootfs

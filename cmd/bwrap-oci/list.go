@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"strings"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
@@ -25,31 +26,33 @@ func newListCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			if quiet {
+				ids, err := rt.IDs()
+				if err != nil {
+					return err
+				}
+				if len(ids) > 0 {
+					fmt.Println(strings.Join(ids, "\n"))
+				}
+				return nil
+			}
 			items, err := rt.List()
 			if err != nil {
 				return err
 			}
-			switch {
-			case quiet:
-				for _, it := range items {
-					fmt.Println(it.ID)
-				}
-			case format == "json":
-				enc := json.NewEncoder(os.Stdout)
-				return enc.Encode(items)
-			default:
-				w := tabwriter.NewWriter(os.Stdout, 10, 1, 3, ' ', 0)
-				fmt.Fprintln(w, "NAME\tPID\tSTATUS\tBUNDLE")
-				for _, it := range items {
-					bundle := it.Bundle
-					if it.Error != "" {
-						bundle = "(" + oneLine(it.Error) + ")"
-					}
-					fmt.Fprintf(w, "%s\t%d\t%s\t%s\n", it.ID, it.Pid, it.Status, bundle)
-				}
-				return w.Flush()
+			if format == "json" {
+				return json.NewEncoder(os.Stdout).Encode(items)
 			}
-			return nil
+			w := tabwriter.NewWriter(os.Stdout, 10, 1, 3, ' ', 0)
+			fmt.Fprintln(w, "NAME\tPID\tSTATUS\tBUNDLE")
+			for _, it := range items {
+				bundle := it.Bundle
+				if it.Error != "" {
+					bundle = "(" + oneLine(it.Error) + ")"
+				}
+				fmt.Fprintf(w, "%s\t%d\t%s\t%s\n", it.ID, it.Pid, it.Status, bundle)
+			}
+			return w.Flush()
 		},
 	}
 	cmd.Flags().StringVarP(&format, "format", "f", "table", "table or json")

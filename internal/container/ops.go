@@ -169,8 +169,14 @@ func (rt *Runtime) List() ([]Item, error) {
 			out = append(out, Item{ID: e.ID, Status: "unknown", Error: msg})
 			continue
 		}
-		s := ociState(e.State)
-		out = append(out, Item{ID: e.ID, Pid: s.Pid, Status: string(s.Status), Bundle: e.State.Bundle, Created: e.State.Created, Owner: e.State.Owner})
+		it := Item{ID: e.ID, Status: string(e.Current), Bundle: e.State.Bundle, Created: e.State.Created, Owner: e.State.Owner}
+		if e.Current != state.StatusStopped {
+			it.Pid = e.State.Pid
+		}
+		out = append(out, it)
 	}
 	return out, nil
 }
+
+// IDs lists the container IDs, sorted, reading no state.
+func (rt *Runtime) IDs() ([]string, error) { return rt.store().IDs() }

@@ -149,6 +149,7 @@ func (rt *Runtime) Run(p *Prepared, o RunOptions) (int, error) {
 	if c, err := rt.store().Open(o.ID); err == nil {
 		_ = c.Remove()
 	}
+	trace("state removed")
 	if p.Plan.Init != "" {
 		// When an init in a PID namespace calls reboot(2), the kernel ends
 		// it with SIGINT (power-off, halt) or SIGHUP (restart), which bwrap
@@ -437,7 +438,7 @@ func (rt *Runtime) create(p *Prepared, o RunOptions, m mode) (st *started, err e
 	}
 	if jerr := json.Unmarshal(info, &ci); jerr != nil || ci.ChildPid <= 0 {
 		syncW.Close()
-	trace("released")
+		trace("released")
 		werr := cmd.Wait()
 		return nil, fmt.Errorf("bwrap failed before the container started (%v)", werr)
 	}
@@ -450,12 +451,14 @@ func (rt *Runtime) create(p *Prepared, o RunOptions, m mode) (st *started, err e
 			return nil, err
 		}
 	}
+	// The id maps (newuidmap, newgidmap) and the state file are
+	// independent: write the state while the helpers run.
+	mapsDone := make(chan error, 1)
 	if plan.NewUserNS {
-		if err := rt.applyMaps(pid, plan); err != nil {
-			return nil, err
-		}
+		go func() { mapsDone <- rt.applyMaps(pid, plan) }()
+	} else {
+		mapsDone <- nil
 	}
-	trace("id maps written")
 	for _, r := range plan.Rlimits {
 		lim := unix.Rlimit{Cur: r.Soft, Max: r.Hard}
 		if err := unix.Prlimit(pid, r.Resource, &lim, nil); err != nil {
@@ -469,6 +472,7 @@ func (rt *Runtime) create(p *Prepared, o RunOptions, m mode) (st *started, err e
 	}
 	start, err := state.StartTime(pid)
 	if err != nil {
+		<-mapsDone
 		return nil, fmt.Errorf("container process %d vanished during set-up", pid)
 	}
 	status := state.StatusRunning
@@ -495,9 +499,14 @@ func (rt *Runtime) create(p *Prepared, o RunOptions, m mode) (st *started, err e
 		rec.Extra["cgroup"] = cg.dir
 	}
 	if err := c.Save(rec); err != nil {
+		<-mapsDone
 		return nil, err
 	}
 	trace("state saved")
+	if err := <-mapsDone; err != nil {
+		return nil, err
+	}
+	trace("id maps written")
 	// Release the set-up: the monitor reads a byte (once the user
 	// namespace is mapped), the child drains the pipe to end-of-file.
 	if _, err := syncW.Write([]byte{1}); err != nil && plan.NewUserNS {
@@ -679,7 +688,8 @@ func (rt *Runtime) wait(st *started) int {
 				_ = unix.Kill(st.pid, sig)
 			}
 		case err := <-done:
-			signal.Stop(sigs)
+			// No signal.Stop: it waits for the signal machinery to go
+			// idle (about a millisecond), and the runtime exits anyway.
 			return exitCode(st.cmd, err)
 		}
 	}
