@@ -12,16 +12,17 @@
 #
 # Options:
 #   -run REGEX    passed to "go test -run" (unit and end-to-end); skips Podman
-#   -e2e-only     skip gofmt, go vet and the unit tests
+#   -e2e-only     skip gofmt, go vet, the unit tests and fuzzing
 #   -no-e2e       skip the end-to-end suites (Go and Podman)
 #   -no-podman    skip the Podman end-to-end test
+#   -no-fuzz      skip the fuzzing step (each fuzz target for $FUZZTIME, 10s)
 set -uo pipefail
 
 cd "$(dirname "$0")/.."
 repo=$(pwd)
 
 usage() {
-	sed -n '2,18s/^# \{0,1\}//p' "$0" >&2
+	sed -n '2,19s/^# \{0,1\}//p' "$0" >&2
 	exit 2
 }
 
@@ -30,6 +31,7 @@ do_lint=1
 do_unit=1
 do_e2e=1
 do_podman=1
+do_fuzz=1
 while [ $# -gt 0 ]; do
 	case $1 in
 	-run | --run)
@@ -51,6 +53,10 @@ while [ $# -gt 0 ]; do
 		;;
 	-no-podman | --no-podman)
 		do_podman=0
+		shift
+		;;
+	-no-fuzz | --no-fuzz)
+		do_fuzz=0
 		shift
 		;;
 	-h | -help | --help) usage ;;
@@ -182,6 +188,53 @@ if [ $do_unit -eq 1 ]; then
 	step "unit tests (go test, excluding e2e)" unit_tests
 else
 	skip "unit tests" "-e2e-only"
+fi
+
+# --- fuzzing ----------------------------------------------------------------
+# Every fuzz target runs for a short, fixed time; a crash (panic, failed
+# check, hang) fails the step, and go test saves the input that caused it to
+# the package's testdata/fuzz/<target>/ (commit it: it becomes a regression
+# seed that every "go test" runs). The committed seeds there run first.
+fuzztime=${FUZZTIME:-10s}
+fuzz_targets=(
+	"./internal/spec FuzzParse"         # config loading, validation and translation
+	"./internal/bwrap FuzzQuote"        # the dry-run command line
+	"./internal/idmap FuzzParseSubID"   # /etc/subuid and /etc/subgid
+	"./internal/idmap FuzzRule"         # the mapping rule
+	"./internal/signals FuzzParse"      # signal names and numbers
+	"./internal/seccomp FuzzCompile"    # linux.seccomp to BPF
+	"./internal/unit FuzzExecLine"      # systemd unit ExecStart= lines
+)
+fuzz_tests() {
+	local entry pkg target rc=0 file name dir
+	# A fuzz target that is not in the list above fails the step: add it.
+	while IFS=: read -r file name; do
+		dir=./$(dirname "${file#./}")
+		name=${name#func }
+		name=${name%%(*}
+		if ! printf '%s\n' "${fuzz_targets[@]}" | grep -qxF "$dir $name"; then
+			echo "FAIL: fuzz target $name in $dir is not listed in scripts/test.sh (fuzz_targets)"
+			rc=1
+		fi
+	done < <(grep -rHo --include='*_test.go' '^func Fuzz[A-Za-z0-9_]*(' . | grep -v '^\./vendor/')
+	for entry in "${fuzz_targets[@]}"; do
+		read -r pkg target _ <<<"$entry"
+		echo "--- $target ($pkg, $fuzztime)"
+		if ! go test -run '^$' -fuzz "^${target}\$" -fuzztime "$fuzztime" "$pkg"; then
+			echo "FAIL: fuzzing $target in $pkg"
+			rc=1
+		fi
+	done
+	return $rc
+}
+if [ $do_fuzz -eq 0 ]; then
+	skip "fuzzing" "-no-fuzz"
+elif [ $do_unit -eq 0 ]; then
+	skip "fuzzing" "-e2e-only"
+elif [ -n "$run_re" ]; then
+	skip "fuzzing" "-run given"
+else
+	step "fuzzing (${#fuzz_targets[@]} targets, $fuzztime each)" fuzz_tests
 fi
 
 # --- end-to-end -------------------------------------------------------------
