@@ -651,7 +651,9 @@ func TestHardeningMountSymlinks(t *testing.T) {
 				}
 			}
 			for _, p := range hostPaths {
-				if strings.Contains(p, tok) && exists(p) {
+				// Inside the bundle is where a symlink resolved in the
+				// rootfs correctly leads.
+				if strings.Contains(p, tok) && exists(p) && !strings.HasPrefix(p, b.dir+"/") {
 					t.Errorf("%s was created on the host", p)
 				}
 			}

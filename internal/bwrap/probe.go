@@ -123,8 +123,11 @@ func (f Features) Check(plan *Plan) error {
 	if len(missing) > 0 {
 		return fmt.Errorf("bwrap %s lacks %s: install bubblewrap 0.8.0 or newer", f.Version, strings.Join(dedup(missing), ", "))
 	}
-	if f.Setuid && plan.NewUserNS && plan.NeedsHelper {
-		return fmt.Errorf("bwrap is setuid root: it cannot create a user namespace with more than one id mapped (newuidmap refuses a root-owned process); use a non-setuid bwrap (chmod u-s $(which bwrap)) on a kernel that allows unprivileged user namespaces")
+	if f.Setuid {
+		// A setuid bwrap's child is root-owned, so newuidmap refuses it,
+		// and bwrap then refuses options (--size, --cap-add, ...) and the
+		// --userns-block-fd protocol bwrap-oci relies on: refuse it whole.
+		return fmt.Errorf("bwrap %s is setuid root: bwrap-oci needs a bwrap that is not (newuidmap refuses a root-owned process, and setuid bwrap refuses options bwrap-oci uses): use one without the setuid bit (chmod u-s BWRAP, on a kernel that allows unprivileged user namespaces) or pass --bwrap PATH", f.Version)
 	}
 	return nil
 }

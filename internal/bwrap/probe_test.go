@@ -42,12 +42,16 @@ func TestFeaturesCheck(t *testing.T) {
 			wantErr: []string{"bwrap 0.4.0 lacks", "--args", "--as-pid-1", "--info-fd", "--json-status-fd"}},
 		{name: "setuid with multi-id maps", f: func() Features { f := allFeatures(); f.Setuid = true; return f }(), plan: *plan,
 			wantErr: []string{"setuid"}},
+		// A setuid bwrap refuses options and the block-fd protocol
+		// bwrap-oci uses: refused whatever the plan.
 		{name: "setuid with single-id maps",
-			f:    func() Features { f := allFeatures(); f.Setuid = true; return f }(),
-			plan: Plan{NewUserNS: true, UIDMap: one, GIDMap: one}},
+			f:       func() Features { f := allFeatures(); f.Setuid = true; return f }(),
+			plan:    Plan{NewUserNS: true, UIDMap: one, GIDMap: one},
+			wantErr: []string{"setuid", "chmod u-s"}},
 		{name: "setuid joining a user namespace",
-			f:    func() Features { f := allFeatures(); f.Setuid = true; return f }(),
-			plan: Plan{Join: map[string]string{"user": "/proc/1/ns/user"}}},
+			f:       func() Features { f := allFeatures(); f.Setuid = true; return f }(),
+			plan:    Plan{Join: map[string]string{"user": "/proc/1/ns/user"}},
+			wantErr: []string{"setuid"}},
 		{name: "not setuid with multi-id maps", f: allFeatures(),
 			plan: Plan{NewUserNS: true, UIDMap: toIdmap(testUIDMap), GIDMap: toIdmap(testGIDMap)}},
 	}

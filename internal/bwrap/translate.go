@@ -447,7 +447,16 @@ func (t *translator) mountsAll() error {
 func (t *translator) mount(i int, m specs.Mount) error {
 	f := fmt.Sprintf("mounts[%d]", i)
 	t.handle(f+".destination", f+".type", f+".source", f+".options")
-	dest := path.Clean(m.Destination)
+	dest, err := t.inContainer(m.Destination)
+	if err != nil {
+		return t.errorf(f+".destination", "%v", err)
+	}
+	if clean := path.Clean(m.Destination); (clean == "/dev" || clean == "/proc" || clean == "/sys") && dest != clean {
+		return t.errorf(f+".destination", "%s is a symlink in the rootfs (to %s): bwrap-oci mounts %s only on a directory", clean, dest, clean)
+	}
+	if dest == "/" {
+		return t.errorf(f+".destination", "%q leads to the container's root through a symlink in the rootfs", m.Destination)
+	}
 	opts := map[string]bool{}
 	for _, o := range m.Options {
 		opts[o] = true
@@ -696,6 +705,28 @@ func (t *translator) devices() error {
 	return nil
 }
 
+// inContainer resolves a container path through the rootfs's symlinks the
+// way the kernel will inside the container, so that a symlink such as
+// /data -> ../../.. or -> /etc cannot send a mount or the working directory
+// outside the container's root: bwrap follows them from its own temporary
+// root. Paths inside mounts made earlier are left as they are (the rootfs
+// does not show what is in them).
+func (t *translator) inContainer(p string) (string, error) {
+	p = path.Clean(p)
+	if m, _ := t.resolve(p); m.kind != "rootfs" {
+		return p, nil
+	}
+	h, err := t.in.Host.InRoot(t.in.Rootfs, p)
+	if err != nil {
+		return "", err
+	}
+	rel, err := filepath.Rel(t.in.Rootfs, h)
+	if err != nil || rel == ".." || strings.HasPrefix(rel, "../") {
+		return "", fmt.Errorf("%q resolves outside the rootfs", p)
+	}
+	return path.Join("/", filepath.ToSlash(rel)), nil
+}
+
 // resolve finds the mount a container path is on and the host path that
 // shows the same file, if there is one.
 func (t *translator) resolve(p string) (planned, string) {
@@ -802,7 +833,17 @@ func (t *translator) maskedPaths() error {
 
 func (t *translator) process() error {
 	p := t.s.Process
-	t.add("--chdir", p.Cwd)
+	cwd, err := t.inContainer(p.Cwd)
+	if err != nil {
+		return t.errorf("process.cwd", "%v", err)
+	}
+	if m, _ := t.resolve(cwd); m.kind == "proc" || m.host == "/proc" || m.host == "/sys" {
+		// /proc/self/fd/N names descriptors bwrap holds while it changes
+		// directory, one of them the host's /proc: a way out of the
+		// container (the class of CVE-2024-21626).
+		return t.errorf("process.cwd", "%q is inside %s, where a working directory can lead out of the container: use a directory of the rootfs", p.Cwd, m.dest)
+	}
+	t.add("--chdir", cwd)
 	t.handle("process.cwd", "process.user.uid", "process.user.gid")
 	if !p.Terminal {
 		// A new session: the container cannot push input into the
@@ -1040,8 +1081,19 @@ func (t *translator) others() error {
 	if t.s.Domainname != "" {
 		t.report("domainname", "bwrap cannot set the NIS domain name: not set")
 	}
-	if t.present("hooks") {
-		t.report("hooks", "hooks are not run yet: ignored")
+	if h := t.s.Hooks; h != nil {
+		// Run by the runtime (internal/hooks); bwrap mounts everything
+		// after the runtime lets it go, so two points are approximated.
+		t.handle("hooks")
+		if len(h.Prestart) > 0 {
+			t.report("hooks.prestart", "run once the container's namespaces exist and its id maps are written, before bwrap mounts anything")
+		}
+		if len(h.CreateRuntime) > 0 {
+			t.report("hooks.createRuntime", "run once the container's namespaces exist and its id maps are written, before bwrap mounts anything")
+		}
+		if len(h.CreateContainer) > 0 {
+			t.report("hooks.createContainer", "runs after bwrap has mounted everything and switched to the rootfs (there is no point before pivot_root): its path is opened on the host, but a script's interpreter resolves in the container")
+		}
 	}
 	return nil
 }

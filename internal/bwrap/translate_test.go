@@ -1051,7 +1051,12 @@ func TestTranslateFindings(t *testing.T) {
 			check: unknown("linux.mountLabel", false)},
 		{name: "hooks",
 			spec:  func(s *specs.Spec) { s.Hooks = &specs.Hooks{Poststart: []specs.Hook{{Path: "/bin/true"}}} },
-			check: unknown("hooks", false)},
+			check: func(t *testing.T, p *Plan) { wantFindings(t, p) }},
+		{name: "hooks before pivot_root are approximated",
+			spec: func(s *specs.Spec) {
+				s.Hooks = &specs.Hooks{CreateRuntime: []specs.Hook{{Path: "/bin/true"}}, CreateContainer: []specs.Hook{{Path: "/bin/true"}}}
+			},
+			check: func(t *testing.T, p *Plan) { wantFindings(t, p, "hooks.createRuntime", "hooks.createContainer") }},
 		{name: "domainname",
 			spec:  func(s *specs.Spec) { s.Domainname = "example.com" },
 			check: unknown("domainname", false)},

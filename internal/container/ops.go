@@ -5,20 +5,19 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/bwrap-oci/bwrap-oci/internal/hooks"
 	"github.com/bwrap-oci/bwrap-oci/internal/state"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 )
 
 func (rt *Runtime) store() state.Store { return state.Store{Root: rt.Root} }
 
 // Kill sends sig to the container's init process.
+// It takes no lock: the pidfd and the start time make the signal safe, and
+// a hook that runs while the container is locked may call it.
 func (rt *Runtime) Kill(id string, sig unix.Signal) error {
-	c, err := rt.store().Open(id)
-	if err != nil {
-		return err
-	}
-	defer c.Close()
-	st, err := c.Load()
+	st, err := rt.store().Read(id)
 	if err != nil {
 		return err
 	}
@@ -82,7 +81,10 @@ func (rt *Runtime) Delete(id string, force bool) error {
 	if dir := st.Extra["cgroup"]; dir != "" {
 		(&containerCgroup{dir: dir}).remove()
 	}
-	return c.Remove()
+	if err := c.Remove(); err != nil {
+		return err
+	}
+	return rt.runHooks(hooks.Poststop, savedHooks(st), hookState(st, specs.StateStopped))
 }
 
 func waitGone(st *state.State, limit time.Duration) bool {
@@ -110,13 +112,10 @@ type OCIState struct {
 }
 
 // State returns the OCI state of a container.
+// It takes no lock (state.json is replaced atomically), so that a hook run
+// while the container is locked may call it.
 func (rt *Runtime) State(id string) (*OCIState, error) {
-	c, err := rt.store().Open(id)
-	if err != nil {
-		return nil, err
-	}
-	defer c.Close()
-	st, err := c.Load()
+	st, err := rt.store().Read(id)
 	if err != nil {
 		return nil, err
 	}

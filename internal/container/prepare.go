@@ -128,9 +128,13 @@ func (rt *Runtime) prepare(bundle, configFile string) (*Prepared, error) {
 	if err != nil {
 		return nil, err
 	}
+	// The probe's answer is cached in the state root, but only in one that
+	// is the caller's own and private: a cache others can write is not
+	// trusted (nor written).
 	cache := ""
 	if rt.Root != "" {
-		if err := os.MkdirAll(rt.Root, 0o700); err == nil {
+		var st unix.Stat_t
+		if err := unix.Stat(rt.Root, &st); err == nil && int(st.Uid) == os.Geteuid() && st.Mode&0o022 == 0 {
 			cache = filepath.Join(rt.Root, ".bwrap-features.json")
 		}
 	}

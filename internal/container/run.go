@@ -17,6 +17,7 @@ import (
 
 	"github.com/bwrap-oci/bwrap-oci/internal/bwrap"
 	"github.com/bwrap-oci/bwrap-oci/internal/check"
+	"github.com/bwrap-oci/bwrap-oci/internal/hooks"
 	"github.com/bwrap-oci/bwrap-oci/internal/idmap"
 	"github.com/bwrap-oci/bwrap-oci/internal/state"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -105,6 +106,8 @@ type started struct {
 	release   chan struct{}    // closed once bwrap has exited (see startIn)
 	cgroup    *containerCgroup // nil unless the container has a cgroup of its own
 	notify    *notifyRelay     // nil unless NOTIFY_SOCKET is set (foreground)
+	block     *os.File         // foreground with container hooks: releases --block-fd
+	rec       *state.State
 }
 
 // mode says how far start takes a container.
@@ -138,6 +141,23 @@ func (rt *Runtime) Run(p *Prepared, o RunOptions) (int, error) {
 	if err != nil {
 		return 1, err
 	}
+	hs := p.Config.Spec.Hooks
+	if st.block != nil {
+		if err := rt.runHooks(hooks.StartContainer, hs, hookState(st.rec, specs.StateCreated)); err != nil {
+			_ = unix.Kill(st.pid, unix.SIGKILL)
+			st.block.Close()
+			rt.wait(st)
+			if c, err := rt.store().Open(o.ID); err == nil {
+				_ = c.Remove()
+			}
+			_ = rt.runHooks(hooks.Poststop, hs, hookState(st.rec, specs.StateStopped))
+			return 1, err
+		}
+		_, _ = st.block.Write([]byte{1})
+		st.block.Close()
+		waitExec(st.pid, p.BwrapBin, 5*time.Second)
+	}
+	_ = rt.runHooks(hooks.Poststart, hs, hookState(st.rec, specs.StateRunning))
 	code := rt.wait(st)
 	trace("container exited")
 	if st.notify != nil {
@@ -150,6 +170,7 @@ func (rt *Runtime) Run(p *Prepared, o RunOptions) (int, error) {
 		_ = c.Remove()
 	}
 	trace("state removed")
+	_ = rt.runHooks(hooks.Poststop, hs, hookState(st.rec, specs.StateStopped))
 	if p.Plan.Init != "" {
 		// When an init in a PID namespace calls reboot(2), the kernel ends
 		// it with SIGINT (power-off, halt) or SIGHUP (restart), which bwrap
@@ -196,6 +217,12 @@ func (rt *Runtime) Start(id string) error {
 		return fmt.Errorf("container %q: %w (its process is gone)", id, errNotRunning)
 	}
 	defer f.Close()
+	hs := savedHooks(st)
+	if err := rt.runHooks(hooks.StartContainer, hs, hookState(st, specs.StateCreated)); err != nil {
+		_ = signalInit(st, unix.SIGKILL)
+		waitGone(st, 10*time.Second)
+		return err
+	}
 	// With --pid-file the caller (conmon, containerd's shim: subreapers)
 	// reaps the container's process itself. bwrap's monitor must not reap
 	// it first: stop the monitor now, and kill it once the process runs,
@@ -223,7 +250,10 @@ func (rt *Runtime) Start(id string) error {
 		_ = unix.Kill(st.MonitorPid, unix.SIGKILL)
 		st.MonitorPid = 0
 	}
-	return c.Save(st)
+	if err := c.Save(st); err != nil {
+		return err
+	}
+	return rt.runHooks(hooks.Poststart, hs, hookState(st, specs.StateRunning))
 }
 
 // fds hands files to bwrap: child fd numbers start at 3 after the
@@ -247,16 +277,23 @@ func (rt *Runtime) create(p *Prepared, o RunOptions, m mode) (st *started, err e
 	}
 	trace("state dir created")
 	var cleanup []func()
+	hs := p.Config.Spec.Hooks
+	var hookRec *state.State // set once the container exists: a failure runs poststop
 	defer func() {
 		for _, f := range cleanup {
 			f()
 		}
 		if err != nil {
 			_ = c.Remove()
+			if hookRec != nil {
+				_ = rt.runHooks(hooks.Poststop, hs, hookState(hookRec, specs.StateStopped))
+			}
 		} else {
 			_ = c.Close()
 		}
 	}()
+	hold := m == created || len(hooks.Of(hs, hooks.CreateContainer))+len(hooks.Of(hs, hooks.StartContainer)) > 0
+	var blockW *os.File
 	closeLater := func(fs ...*os.File) {
 		cleanup = append(cleanup, func() { closeAll(fs...) })
 	}
@@ -356,6 +393,19 @@ func (rt *Runtime) create(p *Prepared, o RunOptions, m mode) (st *started, err e
 		}
 		closeLater(f)
 		argv = append(argv, "--block-fd", extra.add(f))
+	} else if hold {
+		r, w, err := os.Pipe()
+		if err != nil {
+			return nil, err
+		}
+		closeLater(r)
+		cleanup = append(cleanup, func() {
+			if err != nil {
+				w.Close()
+			}
+		})
+		blockW = w
+		argv = append(argv, "--block-fd", extra.add(r))
 	}
 	if m == foreground {
 		argv = append(argv, "--die-with-parent")
@@ -498,6 +548,10 @@ func (rt *Runtime) create(p *Prepared, o RunOptions, m mode) (st *started, err e
 	if cg != nil {
 		rec.Extra["cgroup"] = cg.dir
 	}
+	if hs != nil {
+		data, _ := json.Marshal(hs)
+		rec.Extra["hooks"] = string(data)
+	}
 	if err := c.Save(rec); err != nil {
 		<-mapsDone
 		return nil, err
@@ -507,16 +561,25 @@ func (rt *Runtime) create(p *Prepared, o RunOptions, m mode) (st *started, err e
 		return nil, err
 	}
 	trace("id maps written")
+	hookRec = rec
+	for _, k := range []hooks.Kind{hooks.Prestart, hooks.CreateRuntime} {
+		if err := rt.runHooks(k, hs, hookState(rec, specs.StateCreating)); err != nil {
+			return nil, err
+		}
+	}
 	// Release the set-up: the monitor reads a byte (once the user
 	// namespace is mapped), the child drains the pipe to end-of-file.
 	if _, err := syncW.Write([]byte{1}); err != nil && plan.NewUserNS {
 		return nil, fmt.Errorf("releasing the container: %v", err)
 	}
 	syncW.Close()
-	if m == created {
+	if hold {
 		// Set-up errors (a failed mount) end bwrap before it blocks:
 		// create must fail then, not leave a dead container.
 		if err := waitBlocked(pid, p.Rootfs); err != nil {
+			return nil, err
+		}
+		if err := rt.runHooks(hooks.CreateContainer, hs, hookState(rec, specs.StateCreating)); err != nil {
 			return nil, err
 		}
 	}
@@ -535,7 +598,7 @@ func (rt *Runtime) create(p *Prepared, o RunOptions, m mode) (st *started, err e
 	if notify != nil {
 		go notify.run()
 	}
-	return &started{cmd: cmd, pid: pid, pidStart: start, container: c, release: release, cgroup: cg, notify: notify}, nil
+	return &started{cmd: cmd, pid: pid, pidStart: start, container: c, release: release, cgroup: cg, notify: notify, block: blockW, rec: rec}, nil
 }
 
 // threadNS are the namespaces the runtime joins for bwrap, by setns on the

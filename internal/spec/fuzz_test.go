@@ -197,7 +197,7 @@ func TestKitchenSinkFindings(t *testing.T) {
 		"process.apparmorProfile": false, "process.noNewPrivileges": false,
 		"process.selinuxLabel": false, "process.scheduler.policy": false, "process.scheduler.nice": false,
 		"process.ioPriority.class": false, "process.x-unknown.deep": true,
-		"domainname": false, "hooks": false,
+		"domainname": false, "hooks.prestart": false,
 		"mounts[1].options": false, "mounts[2].options": false, "mounts[4]": false, "mounts[6].type": false,
 		"linux.namespaces[5]": false, "linux.devices[1]": false, "linux.sysctl.net.ipv4.ip_forward": false,
 		"linux.resources": false, "linux.cgroupsPath": false, "linux.mountLabel": false,

@@ -1,12 +1,14 @@
 package spec
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"path"
 	"path/filepath"
 	"strings"
 
+	"github.com/bwrap-oci/bwrap-oci/internal/hooks"
 	"github.com/moby/sys/capability"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
@@ -76,6 +78,13 @@ func Validate(c *Config) error {
 	}
 	if s.Process == nil {
 		return bad("process", "missing: say what to run")
+	}
+	if err := hooks.Validate(s.Hooks); err != nil {
+		var fe *hooks.FieldError
+		if errors.As(err, &fe) {
+			return bad(fe.Field, "%s", fe.Msg)
+		}
+		return err
 	}
 	p := s.Process
 	if len(p.Args) == 0 {

@@ -38,6 +38,44 @@ type Entry struct {
 	Current Status // State.Current(), when State is set
 }
 
+// Read returns a container's state without taking its lock: state.json is
+// replaced atomically, so a reader sees a whole one. For commands that only
+// look (state) or signal through a pidfd (kill), so that a hook run while
+// the container is locked can call them.
+func (s Store) Read(id string) (*State, error) {
+	dir, err := s.dir(id)
+	if err != nil {
+		return nil, err
+	}
+	// The same checks as Open: a real directory, and files, of the caller.
+	var fi unix.Stat_t
+	if err := unix.Lstat(dir, &fi); err != nil {
+		if err == unix.ENOENT || err == unix.ENOTDIR {
+			return nil, &idError{id: id, err: ErrNotExist}
+		}
+		return nil, fmt.Errorf("container %q: %w", id, &os.PathError{Op: "lstat", Path: dir, Err: err})
+	}
+	if fi.Mode&unix.S_IFMT != unix.S_IFDIR {
+		return nil, fmt.Errorf("container %q: %s is not a directory", id, dir)
+	}
+	if err := checkOwner("container directory", dir, &fi); err != nil {
+		return nil, err
+	}
+	statePath := filepath.Join(dir, StateFile)
+	if err := unix.Lstat(statePath, &fi); err == nil {
+		if err := checkOwner("state file", statePath, &fi); err != nil {
+			return nil, err
+		}
+	}
+	st, err := readState(dir, id)
+	if err != nil && errors.Is(err, os.ErrNotExist) {
+		if _, derr := os.Lstat(dir); derr != nil {
+			return nil, &idError{id: id, err: ErrNotExist}
+		}
+	}
+	return st, err
+}
+
 // IDs lists the container IDs only (no state is read), sorted.
 func (s Store) IDs() ([]string, error) {
 	ents, err := os.ReadDir(s.Root)
