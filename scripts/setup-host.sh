@@ -20,6 +20,13 @@ set -eu
 PACKAGES="bubblewrap uidmap busybox-static"
 # Podman end-to-end test (e2e/podman_test.sh); script(1) is in util-linux.
 PACKAGES="$PACKAGES podman slirp4netns fuse-overlayfs"
+# Demos (debootstrap of systemd and etcd rootfs trees, etcdctl, and
+# systemd-analyze for generated units; systemd need not run).
+PACKAGES="$PACKAGES debootstrap etcd-client systemd"
+# Seccomp tests: Podman's default profile (Debian 12's containers-common)
+# and libseccomp's Python binding for the cross-check.
+PACKAGES="$PACKAGES golang-github-containers-common python3-seccomp"
+# exec and the hook helper use nsenter (util-linux, always there).
 PACKAGES="$PACKAGES ${EXTRA_PACKAGES:-}"
 
 TEST_USER="${BWRAP_OCI_E2E_USER:-bwoci}"
