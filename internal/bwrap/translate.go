@@ -107,6 +107,9 @@ type Plan struct {
 	// (with every capability) and sets the ids, supplementary groups and
 	// the exact five capability sets before it executes the process.
 	Creds *Creds
+	// ProcMounted: the container has proc at /proc (the init helper runs
+	// from /proc/self/fd).
+	ProcMounted bool
 	// Seccomp is the compiled linux.seccomp filter (struct sock_filter
 	// array) for bwrap's --seccomp FD, nil without one.
 	Seccomp []byte
@@ -864,8 +867,20 @@ func (t *translator) process() error {
 	} else {
 		t.handle("process.user.additionalGids")
 	}
-	if t.plan.Creds != nil && !t.procMounted() {
+	t.plan.ProcMounted = t.procMounted()
+	if t.plan.Creds != nil && !t.plan.ProcMounted {
 		return t.errorf("process.user", "running the process as uid %d, gid %d needs bwrap-oci's helper, which runs from /proc/self/fd: mount proc at /proc", p.User.UID, p.User.GID)
+	}
+	if cr := t.plan.Creds; cr != nil && len(cr.Groups) > 0 {
+		for i, g := range cr.Groups {
+			if !idmap.Maps(t.plan.GIDMap, g) {
+				return t.errorf(fmt.Sprintf("process.user.additionalGids[%d]", i), "gid %d is not mapped into the container", g)
+			}
+		}
+		if !t.in.Root && !t.plan.NeedsHelper {
+			// Maps written without newgidmap deny setgroups.
+			return t.errorf("process.user.additionalGids", "supplementary groups need a subordinate gid range (an entry for you in /etc/subgid)")
+		}
 	}
 	if p.User.Umask != nil {
 		t.plan.Umask = p.User.Umask

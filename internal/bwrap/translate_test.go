@@ -362,6 +362,15 @@ func TestTranslateProcess(t *testing.T) {
 					t.Errorf("Creds = %+v, want groups [10]", p.Creds)
 				}
 			}},
+		{name: "additionalGids not mapped",
+			spec: func(s *specs.Spec) { s.Process.User.AdditionalGids = []uint32{70000} },
+			err:  "process.user.additionalGids[0]"},
+		{name: "additionalGids with a single-id gid map",
+			spec: func(s *specs.Spec) { s.Process.User.AdditionalGids = []uint32{0, 5} },
+			in: func(in *Input) {
+				in.GIDMap = []idmap.Mapping{{ContainerID: 0, HostID: in.GID, Size: 1}}
+			},
+			err: "process.user.additionalGids[1]"},
 		{name: "rlimits",
 			spec: func(s *specs.Spec) {
 				s.Process.Rlimits = append(s.Process.Rlimits,

@@ -412,6 +412,9 @@ func (rt *Runtime) create(p *Prepared, o RunOptions, m mode) (st *started, err e
 	}
 	command := plan.Command
 	ctty := plan.Terminal && o.ConsoleSocket != ""
+	if ctty && !plan.ProcMounted {
+		return nil, fmt.Errorf("%s: process.terminal: a terminal from --console-socket needs bwrap-oci's helper, which runs from /proc/self/fd: mount proc at /proc", p.Config.File)
+	}
 	if ctty || plan.Creds != nil {
 		// What bwrap cannot do, a sealed copy of this binary does as the
 		// container's process, run from a descriptor inside the container:
