@@ -1,7 +1,6 @@
 package container
 
 import (
-	"debug/elf"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -13,6 +12,7 @@ import (
 	"syscall"
 
 	"github.com/bwrap-oci/bwrap-oci/internal/seccomp"
+	"github.com/bwrap-oci/bwrap-oci/internal/selfexec"
 	"github.com/bwrap-oci/bwrap-oci/internal/spec"
 	"github.com/bwrap-oci/bwrap-oci/internal/state"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -148,11 +148,11 @@ func (rt *Runtime) Exec(id string, o ExecOptions) (int, error) {
 	} else {
 		params.Caps = &capNumbers{}
 	}
-	nsArgs, err := nsenterArgs(st.Pid)
+	nsArgs, err := selfexec.NsenterArgs(st.Pid)
 	if err != nil {
 		return 1, err
 	}
-	self, err := sealedSelf()
+	self, err := selfexec.SealedCopy("bwrap-oci", false)
 	if err != nil {
 		return 1, err
 	}
@@ -237,60 +237,6 @@ func (rt *Runtime) Exec(id string, o ExecOptions) (int, error) {
 	}
 	werr := cmd.Wait()
 	return exitCode(cmd, werr), nil
-}
-
-// nsenterArgs names the namespaces of pid that differ from ours.
-func nsenterArgs(pid int) ([]string, error) {
-	kinds := []struct{ file, flag string }{
-		{"user", "--user"}, {"mnt", "--mount"}, {"pid", "--pid"}, {"net", "--net"},
-		{"ipc", "--ipc"}, {"uts", "--uts"}, {"cgroup", "--cgroup"},
-	}
-	var out []string
-	for _, k := range kinds {
-		theirs, err := os.Readlink(fmt.Sprintf("/proc/%d/ns/%s", pid, k.file))
-		if err != nil {
-			return nil, fmt.Errorf("container process %d: %v", pid, err)
-		}
-		ours, _ := os.Readlink("/proc/self/ns/" + k.file)
-		if theirs != ours {
-			out = append(out, k.flag)
-		}
-	}
-	return out, nil
-}
-
-// sealedSelf copies this binary into a sealed memfd. The copy runs inside
-// containers, which have no host libraries: the binary must be static.
-func sealedSelf() (*os.File, error) {
-	src, err := os.Open("/proc/self/exe")
-	if err != nil {
-		return nil, err
-	}
-	defer src.Close()
-	if ef, err := elf.NewFile(src); err == nil {
-		for _, p := range ef.Progs {
-			if p.Type == elf.PT_INTERP {
-				return nil, fmt.Errorf("this bwrap-oci is dynamically linked, but its helper runs inside the container, without the host's libraries: build it static (CGO_ENABLED=0 go build ./cmd/bwrap-oci)")
-			}
-		}
-	}
-	if _, err := src.Seek(0, io.SeekStart); err != nil {
-		return nil, err
-	}
-	fd, err := unix.MemfdCreate("bwrap-oci", unix.MFD_CLOEXEC|unix.MFD_ALLOW_SEALING)
-	if err != nil {
-		return nil, fmt.Errorf("memfd_create: %v", err)
-	}
-	dst := os.NewFile(uintptr(fd), "bwrap-oci")
-	if _, err := io.Copy(dst, src); err != nil {
-		dst.Close()
-		return nil, err
-	}
-	if _, err := unix.FcntlInt(dst.Fd(), unix.F_ADD_SEALS, unix.F_SEAL_SEAL|unix.F_SEAL_SHRINK|unix.F_SEAL_GROW|unix.F_SEAL_WRITE); err != nil {
-		dst.Close()
-		return nil, fmt.Errorf("sealing the exec helper: %v", err)
-	}
-	return dst, nil
 }
 
 func unixMemfd(name string) (*os.File, error) {

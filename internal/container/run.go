@@ -19,6 +19,7 @@ import (
 	"github.com/bwrap-oci/bwrap-oci/internal/check"
 	"github.com/bwrap-oci/bwrap-oci/internal/hooks"
 	"github.com/bwrap-oci/bwrap-oci/internal/idmap"
+	"github.com/bwrap-oci/bwrap-oci/internal/selfexec"
 	"github.com/bwrap-oci/bwrap-oci/internal/state"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
@@ -422,7 +423,7 @@ func (rt *Runtime) create(p *Prepared, o RunOptions, m mode) (st *started, err e
 		// lead its own session: start drops bwrap's monitor for the
 		// engine's reaper, and a dying session leader hangs the terminal
 		// up), and set ids, groups and exact capability sets.
-		self, err := sealedSelf()
+		self, err := selfexec.SealedCopy("bwrap-oci", false)
 		if err != nil {
 			return nil, err
 		}

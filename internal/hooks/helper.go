@@ -1,10 +1,9 @@
 package hooks
 
 import (
-	"debug/elf"
 	"encoding/json"
-	"errors"
 	"fmt"
+	"github.com/bwrap-oci/bwrap-oci/internal/selfexec"
 	"io"
 	"math"
 	"os"
@@ -99,7 +98,7 @@ func (r *runner) startInContainer(i int, h *specs.Hook, argv, env []string, stdi
 		return fmt.Errorf("hooks.%s[%d]: %s", r.kind, i, fmt.Sprintf(format, a...))
 	}
 	if r.nsenter == "" {
-		ns, err := nsenterArgs(r.target)
+		ns, err := selfexec.NsenterArgs(r.target)
 		if err != nil {
 			return nil, fail("%v", err)
 		}
@@ -178,27 +177,6 @@ func paramsFile(p *helperParams) (*os.File, error) {
 }
 
 // namespaces are those nsenter enters when they differ from the runtime's.
-var namespaces = []struct{ file, flag string }{
-	{"user", "--user"}, {"mnt", "--mount"}, {"pid", "--pid"}, {"net", "--net"},
-	{"ipc", "--ipc"}, {"uts", "--uts"}, {"cgroup", "--cgroup"},
-}
-
-// nsenterArgs names the namespaces of pid that differ from the runtime's.
-func nsenterArgs(pid int) ([]string, error) {
-	var out []string
-	for _, k := range namespaces {
-		theirs, err := os.Readlink(fmt.Sprintf("/proc/%d/ns/%s", pid, k.file))
-		if err != nil {
-			return nil, fmt.Errorf("container process %d: %v", pid, err)
-		}
-		ours, _ := os.Readlink("/proc/self/ns/" + k.file)
-		if theirs != ours {
-			out = append(out, k.flag)
-		}
-	}
-	return out, nil
-}
-
 // nsPid returns pid as seen in its own (innermost) PID namespace.
 func nsPid(pid int) (int, error) {
 	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
@@ -216,41 +194,11 @@ func nsPid(pid int) (int, error) {
 	return pid, nil // a kernel without NSpid: no PID namespaces to see
 }
 
-// sealedSelf copies the running binary into a sealed memfd (F_SEAL_WRITE,
-// GROW, SHRINK, SEAL), so that the container can neither reach nor change
-// the runtime's binary on disk through the helper's /proc/PID/exe. A
-// dynamically linked binary cannot run in a container whose root is another
-// filesystem: that is refused with the fix.
+// sealedSelf copies the running binary into a sealed memfd (see
+// selfexec.SealedCopy). A dynamically linked binary can run only in a
+// container whose root is the runtime's own.
 func sealedSelf(target int) (*os.File, error) {
-	src, err := os.Open("/proc/self/exe")
-	if err != nil {
-		return nil, err
-	}
-	defer src.Close()
-	if ef, err := elf.NewFile(src); err == nil {
-		for _, p := range ef.Progs {
-			if p.Type == elf.PT_INTERP && !sameRoot(target) {
-				return nil, errors.New("this bwrap-oci is dynamically linked, but its hook helper runs inside the container, without the host's libraries: build it static (CGO_ENABLED=0 go build ./cmd/bwrap-oci)")
-			}
-		}
-	}
-	if _, err := src.Seek(0, io.SeekStart); err != nil {
-		return nil, err
-	}
-	fd, err := unix.MemfdCreate("bwrap-oci-hook", unix.MFD_CLOEXEC|unix.MFD_ALLOW_SEALING)
-	if err != nil {
-		return nil, fmt.Errorf("memfd_create: %v", err)
-	}
-	dst := os.NewFile(uintptr(fd), "bwrap-oci-hook")
-	if _, err := io.Copy(dst, src); err != nil {
-		dst.Close()
-		return nil, err
-	}
-	if _, err := unix.FcntlInt(dst.Fd(), unix.F_ADD_SEALS, unix.F_SEAL_SEAL|unix.F_SEAL_SHRINK|unix.F_SEAL_GROW|unix.F_SEAL_WRITE); err != nil {
-		dst.Close()
-		return nil, fmt.Errorf("sealing the hook helper: %v", err)
-	}
-	return dst, nil
+	return selfexec.SealedCopy("bwrap-oci-hook", sameRoot(target))
 }
 
 // sameRoot tells whether pid's root directory is the runtime's.
