@@ -187,3 +187,15 @@ func TestLookPathSymlinkEscape(t *testing.T) {
 		t.Errorf("lookPath(escape) with its target inside the rootfs = %v, want found", err)
 	}
 }
+
+func TestBeforeRootRemount(t *testing.T) {
+	got := beforeRootRemount([]string{"--bind", "/r", "/", "--remount-ro", "/", "--chdir", "/"}, "--bind", "/x", "/run/x")
+	want := []string{"--bind", "/r", "/", "--bind", "/x", "/run/x", "--remount-ro", "/", "--chdir", "/"}
+	if strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Errorf("got %q, want %q", got, want)
+	}
+	got = beforeRootRemount([]string{"--bind", "/r", "/"}, "--tmpfs", "/t")
+	if strings.Join(got, " ") != "--bind /r / --tmpfs /t" {
+		t.Errorf("without a read-only root: %q", got)
+	}
+}

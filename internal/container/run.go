@@ -334,7 +334,7 @@ func (rt *Runtime) create(p *Prepared, o RunOptions, m mode) (st *started, err e
 		if plan.CgroupMountRO {
 			op = "--ro-bind"
 		}
-		bwrapArgs = append(bwrapArgs, op, cg.dir, plan.CgroupMount)
+		bwrapArgs = beforeRootRemount(bwrapArgs, op, cg.dir, plan.CgroupMount)
 	}
 	var notify *notifyRelay
 	if m == foreground {
@@ -347,7 +347,7 @@ func (rt *Runtime) create(p *Prepared, o RunOptions, m mode) (st *started, err e
 					notify.close()
 				}
 			})
-			bwrapArgs = append(bwrapArgs, notify.args()...)
+			bwrapArgs = beforeRootRemount(bwrapArgs, notify.args()...)
 		}
 	}
 	// The start pipe is drained by a --file op on bwrap's own tmpfs root
@@ -658,6 +658,19 @@ func startIn(cmd *exec.Cmd, plan *bwrap.Plan, release <-chan struct{}) error {
 		}
 	}()
 	return <-done
+}
+
+// beforeRootRemount adds options the runtime's own mounts need, before a
+// read-only root is remounted (bwrap must still be able to make their mount
+// points).
+func beforeRootRemount(args []string, extra ...string) []string {
+	for i := len(args) - 2; i >= 0; i-- {
+		if args[i] == "--remount-ro" && args[i+1] == "/" {
+			out := append(append(append([]string(nil), args[:i]...), extra...), args[i:]...)
+			return out
+		}
+	}
+	return append(args, extra...)
 }
 
 // waitBlocked waits until bwrap has set the container up (its process's
