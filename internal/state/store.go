@@ -38,6 +38,22 @@ type Entry struct {
 	Current Status // State.Current(), when State is set
 }
 
+// checkDir checks that a container's directory is a real directory of the
+// caller's (ErrNotExist when there is none).
+func checkDir(id, dir string) error {
+	var st unix.Stat_t
+	if err := unix.Lstat(dir, &st); err != nil {
+		if err == unix.ENOENT || err == unix.ENOTDIR {
+			return &idError{id: id, err: ErrNotExist}
+		}
+		return fmt.Errorf("container %q: %w", id, &os.PathError{Op: "lstat", Path: dir, Err: err})
+	}
+	if st.Mode&unix.S_IFMT != unix.S_IFDIR {
+		return fmt.Errorf("container %q: %s is not a directory", id, dir)
+	}
+	return checkOwner("container directory", dir, &st)
+}
+
 // Read returns a container's state without taking its lock: state.json is
 // replaced atomically, so a reader sees a whole one. For commands that only
 // look (state) or signal through a pidfd (kill), so that a hook run while
@@ -48,19 +64,10 @@ func (s Store) Read(id string) (*State, error) {
 		return nil, err
 	}
 	// The same checks as Open: a real directory, and files, of the caller.
-	var fi unix.Stat_t
-	if err := unix.Lstat(dir, &fi); err != nil {
-		if err == unix.ENOENT || err == unix.ENOTDIR {
-			return nil, &idError{id: id, err: ErrNotExist}
-		}
-		return nil, fmt.Errorf("container %q: %w", id, &os.PathError{Op: "lstat", Path: dir, Err: err})
-	}
-	if fi.Mode&unix.S_IFMT != unix.S_IFDIR {
-		return nil, fmt.Errorf("container %q: %s is not a directory", id, dir)
-	}
-	if err := checkOwner("container directory", dir, &fi); err != nil {
+	if err := checkDir(id, dir); err != nil {
 		return nil, err
 	}
+	var fi unix.Stat_t
 	statePath := filepath.Join(dir, StateFile)
 	if err := unix.Lstat(statePath, &fi); err == nil {
 		if err := checkOwner("state file", statePath, &fi); err != nil {
@@ -191,19 +198,10 @@ func (s Store) Open(id string) (*Container, error) {
 	}
 	lockPath := filepath.Join(dir, LockFile)
 	for attempt := 0; attempt < 100; attempt++ {
-		var st unix.Stat_t
-		if err := unix.Lstat(dir, &st); err != nil {
-			if err == unix.ENOENT || err == unix.ENOTDIR {
-				return nil, &idError{id: id, err: ErrNotExist}
-			}
-			return nil, fmt.Errorf("container %q: %w", id, &os.PathError{Op: "lstat", Path: dir, Err: err})
-		}
-		if st.Mode&unix.S_IFMT != unix.S_IFDIR {
-			return nil, fmt.Errorf("container %q: %s is not a directory", id, dir)
-		}
-		if err := checkOwner("container directory", dir, &st); err != nil {
+		if err := checkDir(id, dir); err != nil {
 			return nil, err
 		}
+		var st unix.Stat_t
 		lock, err := openLock(lockPath, false)
 		if errors.Is(err, os.ErrNotExist) {
 			// Damaged directory (or Create's fallback path mid-way):
@@ -386,18 +384,9 @@ func (s Store) List() ([]Entry, error) {
 	if s.Root == "" {
 		return nil, errors.New("state root directory is not set")
 	}
-	ents, err := os.ReadDir(s.Root)
+	ids, err := s.IDs()
 	if err != nil {
-		if errors.Is(err, os.ErrNotExist) {
-			return nil, nil
-		}
-		return nil, fmt.Errorf("listing containers: %w", err)
-	}
-	var ids []string
-	for _, e := range ents {
-		if id := e.Name(); e.IsDir() && ValidateID(id) == nil {
-			ids = append(ids, id)
-		}
+		return nil, err
 	}
 	// Each entry is a few small reads: spread them over some goroutines so
 	// that 1000 containers list quickly.
