@@ -88,8 +88,26 @@ func (rt *Runtime) Delete(id string, force bool) error {
 }
 
 func waitGone(st *state.State, limit time.Duration) bool {
+	// A pidfd becomes readable when the process exits: no polling.
+	if fd, err := unix.PidfdOpen(st.Pid, 0); err == nil {
+		defer unix.Close(fd)
+		if state.Alive(st.Pid, st.PidStart) {
+			fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
+			for {
+				n, err := unix.Poll(fds, int(limit.Milliseconds()))
+				if err == unix.EINTR {
+					continue
+				}
+				if err != nil || n == 0 {
+					return !state.Alive(st.Pid, st.PidStart)
+				}
+				break
+			}
+		}
+	}
 	deadline := time.Now().Add(limit)
-	for d := 200 * time.Microsecond; ; d = min(d*2, 50*time.Millisecond) {
+	for d := 100 * time.Microsecond; ; d = min(d*2, 5*time.Millisecond) {
+		// Exited is not enough while the zombie waits for its reaper.
 		if !state.Alive(st.Pid, st.PidStart) {
 			return true
 		}

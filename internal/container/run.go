@@ -683,7 +683,7 @@ func waitBlocked(pid int, rootfs string) error {
 	}
 	root := fmt.Sprintf("/proc/%d/root/", pid)
 	deadline := time.Now().Add(30 * time.Second)
-	for d := 50 * time.Microsecond; time.Now().Before(deadline); d = min(2*d, 5*time.Millisecond) {
+	for d := 50 * time.Microsecond; time.Now().Before(deadline); d = min(2*d, time.Millisecond) {
 		var got unix.Stat_t
 		if err := unix.Stat(root, &got); err != nil {
 			return fmt.Errorf("bwrap failed while setting the container up")
@@ -704,7 +704,7 @@ func waitExec(pid int, bwrapBin string, limit time.Duration) {
 	}
 	exe := fmt.Sprintf("/proc/%d/exe", pid)
 	deadline := time.Now().Add(limit)
-	for d := 50 * time.Microsecond; time.Now().Before(deadline); d = min(2*d, 10*time.Millisecond) {
+	for d := 50 * time.Microsecond; time.Now().Before(deadline); d = min(2*d, time.Millisecond) {
 		var got unix.Stat_t
 		if unix.Stat(exe, &got) != nil || got.Dev != want.Dev || got.Ino != want.Ino {
 			return
