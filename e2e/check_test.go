@@ -465,20 +465,7 @@ func TestCheckMaxUserNamespacesZero(t *testing.T) {
 // TestCheckSetuidBwrap: a setuid-root copy of bwrap, passed with --bwrap,
 // fails bwrap-setuid: it cannot map the subordinate ids.
 func TestCheckSetuidBwrap(t *testing.T) {
-	chkNeedRoot(t)
-	orig, err := lookPath("bwrap", userPath)
-	if err != nil {
-		t.Skip(err)
-	}
-	dir := chkTempDir(t)
-	fake := filepath.Join(dir, "bwrap")
-	chkCopy(t, orig, fake, 0o755)
-	if err := os.Chown(fake, 0, 0); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Chmod(fake, 0o755|os.ModeSetuid); err != nil {
-		t.Fatal(err)
-	}
+	fake := setuidBwrap(t)
 	r := chkRun(t, chkWith(nil), "--bwrap", fake, "check")
 	chkExpect(t, r, "bwrap-setuid", "fail", fake+" is setuid root", "sudo chmod u-s "+fake)
 	chkExpect(t, r, "bwrap", "ok", fake, "")

@@ -5,16 +5,13 @@ package e2e
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -26,58 +23,7 @@ import (
 // extra open files: extra[i] is fd 3+i in the runtime.
 func ociExtra(t *testing.T, extra []*os.File, args ...string) result {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), cmdTimeout)
-	defer cancel()
-	res := result{args: append([]string{h.bin}, args...), code: -1}
-	cmd := exec.CommandContext(ctx, h.bin, args...)
-	cmd.Env = h.env
-	cmd.Dir = h.base
-	cmd.ExtraFiles = extra
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if h.switchUser {
-		cmd.SysProcAttr.Credential = &syscall.Credential{Uid: h.uid, Gid: h.gid, Groups: []uint32{}}
-	}
-	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
-	cmd.WaitDelay = 5 * time.Second
-	// Files, not pipes: a container left running cannot hold the command.
-	var outs [2]*os.File
-	for i := range outs {
-		f, err := os.CreateTemp("", "bwrap-oci-e2e-io-")
-		if err != nil {
-			t.Fatal(err)
-		}
-		os.Remove(f.Name())
-		defer f.Close()
-		outs[i] = f
-	}
-	cmd.Stdout, cmd.Stderr = outs[0], outs[1]
-	err := cmd.Run()
-	read := func(f *os.File) string {
-		var b bytes.Buffer
-		if _, err := f.Seek(0, 0); err == nil {
-			_, _ = b.ReadFrom(f)
-		}
-		return b.String()
-	}
-	res.stdout, res.stderr = read(outs[0]), read(outs[1])
-	var ee *exec.ExitError
-	switch {
-	case ctx.Err() != nil:
-		res.err = fmt.Errorf("timed out: %w", ctx.Err())
-	case err == nil:
-		res.code = 0
-	case errors.As(err, &ee):
-		res.code = ee.ExitCode()
-		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
-			res.code = 128 + int(ws.Signal())
-		}
-	default:
-		res.err = err
-	}
-	if res.err != nil {
-		t.Errorf("bwrap-oci: %s", res.describe())
-	}
-	return res
+	return ociOpts(t, execOpts{extra: extra}, args...)
 }
 
 // userFile writes a file readable by everyone in a user-owned directory

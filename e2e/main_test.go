@@ -285,7 +285,8 @@ func (h *harness) writeFileUser(path string, data []byte, mode os.FileMode) erro
 
 type execOpts struct {
 	stdin string
-	dir   string // default: h.base
+	dir   string     // default: h.base
+	extra []*os.File // extra[i] is fd 3+i in the command
 }
 
 type result struct {
@@ -315,6 +316,7 @@ func (h *harness) exec(ctx context.Context, o execOpts, name string, args ...str
 	if cmd.Dir == "" {
 		cmd.Dir = h.base
 	}
+	cmd.ExtraFiles = o.extra
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if h.switchUser {
 		cmd.SysProcAttr.Credential = &syscall.Credential{Uid: h.uid, Gid: h.gid, Groups: []uint32{}}
