@@ -6,7 +6,6 @@ import (
 	"io"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -64,27 +63,18 @@ type capNumbers struct {
 
 // ExecProcess is the container's config process, for exec's defaults.
 func (rt *Runtime) ExecProcess(id string) (*specs.Process, error) {
-	c, err := rt.store().Open(id)
+	st, err := rt.store().Read(id)
 	if err != nil {
 		return nil, err
 	}
-	defer c.Close()
-	st, err := c.Load()
+	s, err := rt.createdConfig(st)
 	if err != nil {
 		return nil, err
 	}
-	file := st.Extra["config"]
-	if file == "" {
-		file = filepath.Join(st.Bundle, "config.json")
-	}
-	cfg, err := spec.Load(file)
-	if err != nil {
-		return nil, err
-	}
-	if cfg.Spec.Process == nil {
+	if s.Process == nil {
 		return &specs.Process{Cwd: "/"}, nil
 	}
-	p := *cfg.Spec.Process
+	p := *s.Process
 	return &p, nil
 }
 
@@ -123,7 +113,7 @@ func (rt *Runtime) Exec(id string, o ExecOptions) (int, error) {
 	params := helperParams{Args: p.Args, Env: p.Env, Cwd: p.Cwd, UID: p.User.UID, GID: p.User.GID,
 		Groups: p.User.AdditionalGids, Umask: p.User.Umask, NoNewPrivs: p.NoNewPrivileges,
 		Rlimits: p.Rlimits, OOMScoreAdj: p.OOMScoreAdj, KeepFDs: o.PreserveFDs, NewSession: !p.Terminal}
-	if params.Seccomp, err = containerSeccomp(st); err != nil {
+	if params.Seccomp, err = rt.containerSeccomp(st); err != nil {
 		return 1, err
 	}
 	if data, err := os.ReadFile(fmt.Sprintf("/proc/%d/setgroups", st.Pid)); err == nil && strings.TrimSpace(string(data)) == "allow" {
@@ -276,21 +266,17 @@ func execUnsupported(p *specs.Process) []string {
 
 // containerSeccomp compiles the container's linux.seccomp again, so that an
 // exec'd process runs under the same filter as the container's init.
-func containerSeccomp(st *state.State) ([]byte, error) {
-	file := st.Extra["config"]
-	if file == "" {
-		file = filepath.Join(st.Bundle, "config.json")
-	}
-	cfg, err := spec.Load(file)
+func (rt *Runtime) containerSeccomp(st *state.State) ([]byte, error) {
+	s, err := rt.createdConfig(st)
 	if err != nil {
 		return nil, err
 	}
-	if cfg.Spec.Linux == nil || cfg.Spec.Linux.Seccomp == nil {
+	if s.Linux == nil || s.Linux.Seccomp == nil {
 		return nil, nil
 	}
-	prog, _, err := seccomp.Compile(cfg.Spec.Linux.Seccomp)
+	prog, _, err := seccomp.Compile(s.Linux.Seccomp)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %v", file, err)
+		return nil, fmt.Errorf("%s: %v", st.Extra["config"], err)
 	}
 	return prog, nil
 }

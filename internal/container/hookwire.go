@@ -2,7 +2,6 @@ package container
 
 import (
 	"context"
-	"encoding/json"
 
 	"github.com/bwrap-oci/bwrap-oci/internal/hooks"
 	"github.com/bwrap-oci/bwrap-oci/internal/state"
@@ -28,10 +27,10 @@ func (rt *Runtime) runHooks(k hooks.Kind, hs *specs.Hooks, s *specs.State) error
 	return err
 }
 
-func savedHooks(st *state.State) *specs.Hooks {
-	var h specs.Hooks
-	if data := st.Extra["hooks"]; data != "" && json.Unmarshal([]byte(data), &h) == nil {
-		return &h
+// savedHooks are the hooks of the config the container was created with.
+func (rt *Runtime) savedHooks(st *state.State) *specs.Hooks {
+	if s, err := rt.createdConfig(st); err == nil {
+		return s.Hooks
 	}
 	return nil
 }

@@ -81,10 +81,11 @@ func (rt *Runtime) Delete(id string, force bool) error {
 	if dir := st.Extra["cgroup"]; dir != "" {
 		(&containerCgroup{dir: dir}).remove()
 	}
+	hs := rt.savedHooks(st) // its frozen config goes with the state dir
 	if err := c.Remove(); err != nil {
 		return err
 	}
-	return rt.runHooks(hooks.Poststop, savedHooks(st), hookState(st, specs.StateStopped))
+	return rt.runHooks(hooks.Poststop, hs, hookState(st, specs.StateStopped))
 }
 
 func waitGone(st *state.State, limit time.Duration) bool {

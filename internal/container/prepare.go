@@ -26,6 +26,8 @@ type Runtime struct {
 	Bwrap  string // bwrap binary as given (name or path)
 	Strict bool
 	Warn   func(msg string)
+
+	configs map[string]*specs.Spec // created configs loaded (createdConfig)
 }
 
 // Prepared is a bundle translated into a plan, ready to run.

@@ -218,7 +218,7 @@ func (rt *Runtime) Start(id string) error {
 		return fmt.Errorf("container %q: %w (its process is gone)", id, errNotRunning)
 	}
 	defer f.Close()
-	hs := savedHooks(st)
+	hs := rt.savedHooks(st)
 	if err := rt.runHooks(hooks.StartContainer, hs, hookState(st, specs.StateCreated)); err != nil {
 		_ = signalInit(st, unix.SIGKILL)
 		waitGone(st, 10*time.Second)
@@ -544,7 +544,7 @@ func (rt *Runtime) create(p *Prepared, o RunOptions, m mode) (st *started, err e
 		Annotations: p.Config.Spec.Annotations,
 		Status:      status,
 		Owner:       os.Getuid(),
-		Extra:       map[string]string{"bwrap": p.BwrapBin, "config": p.Config.File},
+		Extra:       map[string]string{"bwrap": p.BwrapBin},
 	}
 	if o.PidFile != "" && m == created {
 		rec.Extra["reaper"] = "caller"
@@ -552,10 +552,12 @@ func (rt *Runtime) create(p *Prepared, o RunOptions, m mode) (st *started, err e
 	if cg != nil {
 		rec.Extra["cgroup"] = cg.dir
 	}
-	if hs != nil {
-		data, _ := json.Marshal(hs)
-		rec.Extra["hooks"] = string(data)
+	frozen, err := freezeConfig(c.Dir(), p.Config.Spec)
+	if err != nil {
+		<-mapsDone
+		return nil, err
 	}
+	rec.Extra["config"] = frozen
 	if err := c.Save(rec); err != nil {
 		<-mapsDone
 		return nil, err

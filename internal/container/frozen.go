@@ -1,0 +1,46 @@
+package container
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+
+	"github.com/bwrap-oci/bwrap-oci/internal/spec"
+	"github.com/bwrap-oci/bwrap-oci/internal/state"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+)
+
+// FrozenConfig is the copy of the config a container was created with, in
+// its state dir: exec, hooks and seccomp use it, since the runtime spec says
+// later changes to the bundle's config.json do not affect the container.
+const FrozenConfig = "config.json"
+
+// freezeConfig writes that copy (0600, in the caller's private state dir).
+func freezeConfig(dir string, s *specs.Spec) (string, error) {
+	data, err := json.Marshal(s)
+	if err != nil {
+		return "", err
+	}
+	path := filepath.Join(dir, FrozenConfig)
+	return path, os.WriteFile(path, data, 0o600)
+}
+
+// createdConfig loads a container's frozen config once per invocation.
+func (rt *Runtime) createdConfig(st *state.State) (*specs.Spec, error) {
+	file := st.Extra["config"]
+	if file == "" {
+		file = filepath.Join(st.Bundle, "config.json")
+	}
+	if rt.configs == nil {
+		rt.configs = map[string]*specs.Spec{}
+	}
+	if s, ok := rt.configs[file]; ok {
+		return s, nil
+	}
+	cfg, err := spec.Load(file)
+	if err != nil {
+		return nil, err
+	}
+	rt.configs[file] = cfg.Spec
+	return cfg.Spec, nil
+}
