@@ -19,6 +19,7 @@ import (
 	"github.com/bwrap-oci/bwrap-oci/internal/check"
 	"github.com/bwrap-oci/bwrap-oci/internal/hooks"
 	"github.com/bwrap-oci/bwrap-oci/internal/idmap"
+	"github.com/bwrap-oci/bwrap-oci/internal/proc"
 	"github.com/bwrap-oci/bwrap-oci/internal/selfexec"
 	"github.com/bwrap-oci/bwrap-oci/internal/state"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -755,7 +756,7 @@ func (rt *Runtime) wait(st *started) int {
 	signal.Notify(sigs)
 	done := make(chan error, 1)
 	go func() {
-		err := st.cmd.Wait()
+		err := proc.Wait(st.cmd)
 		close(st.release)
 		done <- err
 	}()

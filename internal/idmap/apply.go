@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"github.com/bwrap-oci/bwrap-oci/internal/passwd"
+	"github.com/bwrap-oci/bwrap-oci/internal/proc"
 	"io/fs"
 	"os"
 	"os/exec"
@@ -52,7 +53,7 @@ func Apply(helper string, pid int, ms []Mapping) error {
 	cmd := exec.Command(path, HelperArgs(pid, ms)...)
 	cmd.Stdout = &stderr
 	cmd.Stderr = &stderr
-	if err := cmd.Run(); err != nil {
+	if err := proc.Run(cmd); err != nil {
 		return helperError(helper, stderr.String(), err, currentUser())
 	}
 	return nil
