@@ -1,7 +1,6 @@
 package container
 
 import (
-	"encoding/json"
 	"os"
 	"path/filepath"
 
@@ -15,12 +14,10 @@ import (
 // later changes to the bundle's config.json do not affect the container.
 const FrozenConfig = "config.json"
 
-// freezeConfig writes that copy (0600, in the caller's private state dir).
-func freezeConfig(dir string, s *specs.Spec) (string, error) {
-	data, err := json.Marshal(s)
-	if err != nil {
-		return "", err
-	}
+// freezeConfig writes that copy (0600, in the caller's private state dir):
+// the bytes that were parsed, so that reading it back gives the same config
+// (and costs no encoding).
+func freezeConfig(dir string, data []byte) (string, error) {
 	path := filepath.Join(dir, FrozenConfig)
 	return path, os.WriteFile(path, data, 0o600)
 }

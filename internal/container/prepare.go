@@ -35,6 +35,7 @@ type Prepared struct {
 	Bundle   string
 	Rootfs   string
 	Config   *spec.Config
+	Data     []byte // the config file as read: the container keeps it (freezeConfig)
 	Plan     *bwrap.Plan
 	BwrapBin string
 	Features bwrap.Features
@@ -89,7 +90,11 @@ func (rt *Runtime) prepare(bundle, configFile string) (*Prepared, error) {
 	} else if configFile, err = filepath.Abs(configFile); err != nil {
 		return nil, err
 	}
-	cfg, err := spec.Load(configFile)
+	data, err := spec.ReadFile(configFile)
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := spec.Parse(configFile, data)
 	if err != nil {
 		return nil, err
 	}
@@ -175,7 +180,7 @@ func (rt *Runtime) prepare(bundle, configFile string) (*Prepared, error) {
 	if err := checkRlimits(configFile, plan.Rlimits, caller.Root); err != nil {
 		return nil, err
 	}
-	return &Prepared{Bundle: abs, Rootfs: rootfs, Config: cfg, Plan: plan, BwrapBin: bin, Features: feat}, nil
+	return &Prepared{Bundle: abs, Rootfs: rootfs, Config: cfg, Data: data, Plan: plan, BwrapBin: bin, Features: feat}, nil
 }
 
 func (rt *Runtime) warn(msg string) {

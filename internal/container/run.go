@@ -553,7 +553,7 @@ func (rt *Runtime) create(p *Prepared, o RunOptions, m mode) (st *started, err e
 	if cg != nil {
 		rec.Extra["cgroup"] = cg.dir
 	}
-	frozen, err := freezeConfig(c.Dir(), p.Config.Spec)
+	frozen, err := freezeConfig(c.Dir(), p.Data)
 	if err != nil {
 		<-mapsDone
 		return nil, err
