@@ -83,11 +83,11 @@ func ref(s *specs.LinuxSeccomp, d seccompData) uint32 {
 	bits32, i386 := false, false
 	switch {
 	case d.arch == auditArchX86_64 && d.nr < x32SyscallBit:
-		table = sysX86_64
+		table = sysX86_64()
 	case d.arch == auditArchX86_64 && has(specs.ArchX32):
-		table, bits32 = sysX32, true
+		table, bits32 = sysX32(), true
 	case d.arch == auditArchI386 && has(specs.ArchX86):
-		table, bits32, i386 = sysI386, true, true
+		table, bits32, i386 = sysI386(), true, true
 	default:
 		return 0x80000000
 	}
@@ -193,7 +193,7 @@ func call(t testing.TB, prog []byte, d seccompData) uint32 {
 }
 
 func x64(name string, args ...uint64) seccompData {
-	d := seccompData{nr: sysX86_64[name], arch: auditArchX86_64}
+	d := seccompData{nr: sysX86_64()[name], arch: auditArchX86_64}
 	copy(d.args[:], args)
 	return d
 }
@@ -275,7 +275,7 @@ func TestOperators64(t *testing.T) {
 					t.Errorf("oracle disagrees with the table for %s %#x on %#x", tc.op, tc.value, vc.arg)
 				}
 				// Another syscall is not affected.
-				d.nr = sysX86_64["mkdir"]
+				d.nr = sysX86_64()["mkdir"]
 				if got := call(t, prog, d); got != allow {
 					t.Errorf("mkdir got %#x", got)
 				}
@@ -301,17 +301,17 @@ func TestOperators32(t *testing.T) {
 		args [6]uint64
 		want uint32
 	}{
-		{auditArchX86_64, sysX86_64["personality"], [6]uint64{0xffffffff}, eperm},
-		{auditArchX86_64, sysX86_64["personality"], [6]uint64{0xffffffff_ffffffff}, allow},
-		{auditArchI386, sysI386["personality"], [6]uint64{0xffffffff}, eperm},
-		{auditArchX86_64, sysX32["personality"], [6]uint64{0xffffffff}, eperm},
-		{auditArchX86_64, sysX32["personality"], [6]uint64{0x5_ffffffff}, eperm},
+		{auditArchX86_64, sysX86_64()["personality"], [6]uint64{0xffffffff}, eperm},
+		{auditArchX86_64, sysX86_64()["personality"], [6]uint64{0xffffffff_ffffffff}, allow},
+		{auditArchI386, sysI386()["personality"], [6]uint64{0xffffffff}, eperm},
+		{auditArchX86_64, sysX32()["personality"], [6]uint64{0xffffffff}, eperm},
+		{auditArchX86_64, sysX32()["personality"], [6]uint64{0x5_ffffffff}, eperm},
 		// The datum 0x1_00000010 becomes 0x10 on 32-bit ABIs.
-		{auditArchX86_64, sysX86_64["mkdir"], [6]uint64{0, 0x11}, allow},
-		{auditArchX86_64, sysX86_64["mkdir"], [6]uint64{0, 0x1_00000011}, eperm},
-		{auditArchI386, sysI386["mkdir"], [6]uint64{0, 0x11}, eperm},
-		{auditArchI386, sysI386["mkdir"], [6]uint64{0, 0x10}, allow},
-		{auditArchX86_64, sysX32["mkdir"], [6]uint64{0, 0x11}, eperm},
+		{auditArchX86_64, sysX86_64()["mkdir"], [6]uint64{0, 0x11}, allow},
+		{auditArchX86_64, sysX86_64()["mkdir"], [6]uint64{0, 0x1_00000011}, eperm},
+		{auditArchI386, sysI386()["mkdir"], [6]uint64{0, 0x11}, eperm},
+		{auditArchI386, sysI386()["mkdir"], [6]uint64{0, 0x10}, allow},
+		{auditArchX86_64, sysX32()["mkdir"], [6]uint64{0, 0x11}, eperm},
 	} {
 		d := seccompData{nr: tc.nr, arch: tc.arch, args: tc.args}
 		if got := call(t, prog, d); got != tc.want {
@@ -380,24 +380,24 @@ func TestArchitectures(t *testing.T) {
 	}{
 		{"native", nil, x64("getppid"), eacces},
 		{"native other", nil, x64("getpid"), allow},
-		{"x32 not listed", nil, seccompData{arch: auditArchX86_64, nr: sysX32["getppid"]}, killP},
+		{"x32 not listed", nil, seccompData{arch: auditArchX86_64, nr: sysX32()["getppid"]}, killP},
 		{"x32 bit alone", nil, seccompData{arch: auditArchX86_64, nr: x32SyscallBit}, killP},
 		{"nr -1 without x32", nil, seccompData{arch: auditArchX86_64, nr: 0xffffffff}, killP},
-		{"i386 not listed", nil, seccompData{arch: auditArchI386, nr: sysI386["getppid"]}, killP},
+		{"i386 not listed", nil, seccompData{arch: auditArchI386, nr: sysI386()["getppid"]}, killP},
 		{"aarch64 call", []specs.Arch{specs.ArchAARCH64}, seccompData{arch: 0xc00000b7, nr: 173}, killP},
 		{"x86_64 listed explicitly", []specs.Arch{specs.ArchX86_64}, x64("getppid"), eacces},
-		{"i386", []specs.Arch{specs.ArchX86}, seccompData{arch: auditArchI386, nr: sysI386["getppid"]}, eacces},
-		{"i386 other", []specs.Arch{specs.ArchX86}, seccompData{arch: auditArchI386, nr: sysI386["getpid"]}, allow},
-		{"i386 only name", []specs.Arch{specs.ArchX86}, seccompData{arch: auditArchI386, nr: sysI386["_llseek"]}, 0x00050016},
-		{"i386 nr is not x86_64 nr", []specs.Arch{specs.ArchX86}, seccompData{arch: auditArchI386, nr: sysX86_64["getppid"]}, allow},
-		{"x32", []specs.Arch{specs.ArchX32}, seccompData{arch: auditArchX86_64, nr: sysX32["getppid"]}, eacces},
-		{"x32 other", []specs.Arch{specs.ArchX32}, seccompData{arch: auditArchX86_64, nr: sysX32["getpid"]}, allow},
+		{"i386", []specs.Arch{specs.ArchX86}, seccompData{arch: auditArchI386, nr: sysI386()["getppid"]}, eacces},
+		{"i386 other", []specs.Arch{specs.ArchX86}, seccompData{arch: auditArchI386, nr: sysI386()["getpid"]}, allow},
+		{"i386 only name", []specs.Arch{specs.ArchX86}, seccompData{arch: auditArchI386, nr: sysI386()["_llseek"]}, 0x00050016},
+		{"i386 nr is not x86_64 nr", []specs.Arch{specs.ArchX86}, seccompData{arch: auditArchI386, nr: sysX86_64()["getppid"]}, allow},
+		{"x32", []specs.Arch{specs.ArchX32}, seccompData{arch: auditArchX86_64, nr: sysX32()["getppid"]}, eacces},
+		{"x32 other", []specs.Arch{specs.ArchX32}, seccompData{arch: auditArchX86_64, nr: sysX32()["getpid"]}, allow},
 		{"x32 unknown nr", []specs.Arch{specs.ArchX32}, seccompData{arch: auditArchX86_64, nr: 0xffffffff}, allow},
 		{"x32 still kills i386", []specs.Arch{specs.ArchX32}, seccompData{arch: auditArchI386, nr: 1}, killP},
-		{"all three", []specs.Arch{specs.ArchX86_64, specs.ArchX86, specs.ArchX32}, seccompData{arch: auditArchX86_64, nr: sysX32["lseek"]}, 0x00050016},
+		{"all three", []specs.Arch{specs.ArchX86_64, specs.ArchX86, specs.ArchX32}, seccompData{arch: auditArchX86_64, nr: sysX32()["lseek"]}, 0x00050016},
 		// i386 multiplexers: socket(2) through socketcall(SYS_SOCKET),
 		// semop(2) (no direct i386 syscall) through ipc(SEMOP).
-		{"i386 socket direct", []specs.Arch{specs.ArchX86}, seccompData{arch: auditArchI386, nr: sysI386["socket"]}, 0x00050061},
+		{"i386 socket direct", []specs.Arch{specs.ArchX86}, seccompData{arch: auditArchI386, nr: sysI386()["socket"]}, 0x00050061},
 		{"i386 socketcall(SYS_SOCKET)", []specs.Arch{specs.ArchX86}, seccompData{arch: auditArchI386, nr: 102, args: [6]uint64{1}}, 0x00050061},
 		{"i386 socketcall(SYS_BIND)", []specs.Arch{specs.ArchX86}, seccompData{arch: auditArchI386, nr: 102, args: [6]uint64{2}}, allow},
 		{"i386 ipc(SEMOP)", []specs.Arch{specs.ArchX86}, seccompData{arch: auditArchI386, nr: 117, args: [6]uint64{1}}, 0x0005000d},
@@ -579,7 +579,7 @@ func TestTooLarge(t *testing.T) {
 func TestLongJumps(t *testing.T) {
 	s := &specs.LinuxSeccomp{DefaultAction: specs.ActErrno, Architectures: []specs.Arch{specs.ArchX86}}
 	var names []string
-	for n := range sysX86_64 {
+	for n := range sysX86_64() {
 		names = append(names, n)
 	}
 	sort.Strings(names)
@@ -609,7 +609,7 @@ func TestLongJumps(t *testing.T) {
 			if arch == auditArchI386 {
 				tab = sysI386
 			}
-			nr, ok := tab[n]
+			nr, ok := tab()[n]
 			if !ok {
 				continue
 			}
@@ -631,7 +631,7 @@ func TestLongJumps(t *testing.T) {
 // and the binary search keeps the paths short.
 func TestStructure(t *testing.T) {
 	s := &specs.LinuxSeccomp{DefaultAction: specs.ActErrno}
-	for n := range sysX86_64 {
+	for n := range sysX86_64() {
 		if n[0] < 'n' { // about half the syscalls, interleaved numbers
 			s.Syscalls = append(s.Syscalls, specs.LinuxSyscall{Names: []string{n}, Action: specs.ActAllow})
 		}
@@ -713,10 +713,10 @@ func randCall(rng *rand.Rand, s *specs.LinuxSeccomp) seccompData {
 	switch rng.Intn(10) {
 	case 0:
 		d.arch = auditArchI386
-		d.nr = sysI386[randNames[rng.Intn(len(randNames))]]
+		d.nr = sysI386()[randNames[rng.Intn(len(randNames))]]
 	case 1:
 		d.arch = auditArchX86_64
-		d.nr = sysX32[randNames[rng.Intn(len(randNames))]]
+		d.nr = sysX32()[randNames[rng.Intn(len(randNames))]]
 	case 2:
 		d.arch = []uint32{0, 0xc00000b7, 0x40000028, rng.Uint32()}[rng.Intn(4)]
 		d.nr = rng.Uint32()
@@ -725,7 +725,7 @@ func randCall(rng *rand.Rand, s *specs.LinuxSeccomp) seccompData {
 		d.nr = []uint32{0, 1, 0x3fffffff, 0x40000000, 0xffffffff, rng.Uint32()}[rng.Intn(6)]
 	default:
 		d.arch = auditArchX86_64
-		d.nr = sysX86_64[randNames[rng.Intn(len(randNames))]]
+		d.nr = sysX86_64()[randNames[rng.Intn(len(randNames))]]
 	}
 	// Mostly arguments close to the profile's values.
 	var vals []uint64

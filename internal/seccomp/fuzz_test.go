@@ -57,11 +57,11 @@ func FuzzCompile(f *testing.F) {
 			for _, n := range sc.Names {
 				for _, a := range sc.Args {
 					for _, v := range []uint64{a.Value, a.Value + 1, a.Value - 1, a.ValueTwo} {
-						calls = append(calls, seccompData{nr: sysX86_64[n], arch: auditArchX86_64, args: [6]uint64{v, v, v, v, v, v}})
-						calls = append(calls, seccompData{nr: sysI386[n], arch: auditArchI386, args: [6]uint64{v, v, v, v, v, v}})
+						calls = append(calls, seccompData{nr: sysX86_64()[n], arch: auditArchX86_64, args: [6]uint64{v, v, v, v, v, v}})
+						calls = append(calls, seccompData{nr: sysI386()[n], arch: auditArchI386, args: [6]uint64{v, v, v, v, v, v}})
 					}
 				}
-				calls = append(calls, seccompData{nr: sysX32[n], arch: auditArchX86_64})
+				calls = append(calls, seccompData{nr: sysX32()[n], arch: auditArchX86_64})
 			}
 			if len(calls) > 256 {
 				break

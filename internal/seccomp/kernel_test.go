@@ -79,7 +79,7 @@ func TestHelperProcess(t *testing.T) {
 	case "getppid":
 		_, _, e = unix.RawSyscall(unix.SYS_GETPPID, 0, 0, 0)
 	case "x32-getpid":
-		_, _, e = unix.RawSyscall(uintptr(sysX32["getpid"]), 0, 0, 0)
+		_, _, e = unix.RawSyscall(uintptr(sysX32()["getpid"]), 0, 0, 0)
 	case "exec":
 		err := syscall.Exec("/bin/sh", []string{"sh", "-c", arg}, os.Environ())
 		fmt.Fprintln(os.Stderr, "exec:", err)

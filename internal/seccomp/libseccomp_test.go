@@ -76,7 +76,7 @@ func TestAgainstLibseccomp(t *testing.T) {
 		for _, tab := range []struct {
 			arch uint32
 			m    map[string]uint32
-		}{{auditArchX86_64, sysX86_64}, {auditArchX86_64, sysX32}, {auditArchI386, sysI386}} {
+		}{{auditArchX86_64, sysX86_64()}, {auditArchX86_64, sysX32()}, {auditArchI386, sysI386()}} {
 			for n, nr := range tab.m {
 				vs := vals[:4]
 				if named[n] {

@@ -90,7 +90,7 @@ func TestPodmanProfile(t *testing.T) {
 	for _, tab := range []struct {
 		arch uint32
 		m    map[string]uint32
-	}{{auditArchX86_64, sysX86_64}, {auditArchX86_64, sysX32}, {auditArchI386, sysI386}} {
+	}{{auditArchX86_64, sysX86_64()}, {auditArchX86_64, sysX32()}, {auditArchI386, sysI386()}} {
 		for _, nr := range tab.m {
 			for _, a0 := range []uint64{0, 8, 16, 0xffffffff, 0x1_ffffffff, 0x20000} {
 				d := seccompData{nr: nr, arch: tab.arch, args: [6]uint64{a0, 3, 9}}

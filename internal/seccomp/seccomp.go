@@ -31,6 +31,8 @@
 // share the same rules, so a call costs about log2(ranges) comparisons.
 package seccomp
 
+//go:generate go run mksyscalls.go -o zsyscalls.go
+
 import (
 	"fmt"
 	"runtime"
@@ -117,7 +119,7 @@ const retBadArch = retKillProcess
 
 type abi struct {
 	name   string
-	table  map[string]uint32
+	table  func() map[string]uint32
 	bits32 bool   // compare only the low 32 bits of the arguments
 	lo, hi uint32 // syscall numbers that reach this ABI's dispatch
 	mux    bool   // socketcall(2) and ipc(2) multiplex calls (i386)
@@ -372,7 +374,7 @@ func CompileResult(s *specs.LinuxSeccomp) (*Result, error) {
 						}
 					}
 				}
-				nr, ok := a.table[n]
+				nr, ok := a.table()[n]
 				if !ok {
 					continue
 				}
