@@ -1,5 +1,10 @@
 // Command bwrap-oci runs OCI bundles as unprivileged containers through
 // bubblewrap. This package only wires the command line to internal/.
+//
+// A run lasts milliseconds, so the Go runtime keeps no goroutine to update
+// GOMAXPROCS from the cgroup's CPU quota (updatemaxprocs=0).
+
+//go:debug updatemaxprocs=0
 package main
 
 import (
