@@ -311,3 +311,57 @@ func TestConfigFlag(t *testing.T) {
 		t.Errorf("want exit 0 and hostname from-alt-config, got %s", r.describe())
 	}
 }
+
+// TestDetachedKeepsNoMonitor: a started container keeps no process of the
+// runtime on the host (issue 6: resident overhead). bwrap's monitor, the
+// container process's parent until start, is gone once run -d returns, with
+// or without --pid-file; the process keeps running and is still signalled
+// and deleted by id.
+func TestDetachedKeepsNoMonitor(t *testing.T) {
+	for _, withPidFile := range []bool{false, true} {
+		b := sleeper(t)
+		id := newID(t)
+		var extra []string
+		if withPidFile {
+			extra = []string{"--pid-file", filepath.Join(b.dir, "pidfile")}
+		}
+		startDetached(t, b, id, extra...)
+		st := state(t, id)
+		if st.Status != specs.StateRunning || !procAlive(st.Pid) {
+			t.Fatalf("pid-file %v: state %+v, want a running container with a live pid", withPidFile, st)
+		}
+		ppid := procPPid(t, st.Pid)
+		exe, _ := os.Readlink("/proc/" + strconv.Itoa(ppid) + "/exe")
+		if filepath.Base(exe) == "bwrap" {
+			t.Errorf("pid-file %v: the container's process %d still has bwrap's monitor %d as parent", withPidFile, st.Pid, ppid)
+		}
+		if r := oci(t, "kill", id, "KILL"); r.code != 0 {
+			t.Fatalf("kill: %s", r.describe())
+		}
+		waitFor(t, 10*time.Second, "the container to stop", func() bool { return state(t, id).Status == specs.StateStopped })
+		mustOCI(t, "delete", id)
+		if exists(statePath(id)) {
+			t.Errorf("pid-file %v: state dir %s left after delete", withPidFile, statePath(id))
+		}
+	}
+}
+
+// procPPid returns the parent pid of pid.
+func procPPid(t *testing.T, pid int) int {
+	t.Helper()
+	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if v, ok := strings.CutPrefix(line, "PPid:"); ok {
+			n, err := strconv.Atoi(strings.TrimSpace(v))
+			if err != nil {
+				t.Fatal(err)
+			}
+			return n
+		}
+	}
+	t.Fatalf("no PPid in /proc/%d/status", pid)
+	return 0
+}

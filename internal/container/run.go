@@ -225,11 +225,15 @@ func (rt *Runtime) Start(id string) error {
 		waitGone(st, 10*time.Second)
 		return err
 	}
-	// With --pid-file the caller (conmon, containerd's shim: subreapers)
-	// reaps the container's process itself. bwrap's monitor must not reap
-	// it first: stop the monitor now, and kill it once the process runs,
-	// so that the process passes to the caller, a zombie included.
-	dropMonitor := st.Extra["reaper"] == "caller" && st.MonitorPid > 0
+	// Once the process runs, bwrap's monitor has nothing left to do but
+	// wait for it, and it would stay resident (1.9 MB RSS) for the
+	// container's whole life. Like runc's and crun's, a started container
+	// keeps no process of the runtime: stop the monitor now, and kill it
+	// once the process runs, so that the process passes, a zombie
+	// included, to the nearest subreaper, which reaps it: the engine's
+	// (conmon, containerd's shim) with --pid-file, else the host's init.
+	// (Stopped first, the monitor cannot reap the process before that.)
+	dropMonitor := st.MonitorPid > 0
 	if dropMonitor {
 		if err := unix.Kill(st.MonitorPid, unix.SIGSTOP); err != nil {
 			dropMonitor = false
@@ -546,9 +550,6 @@ func (rt *Runtime) create(p *Prepared, o RunOptions, m mode) (st *started, err e
 		Status:      status,
 		Owner:       os.Getuid(),
 		Extra:       map[string]string{"bwrap": p.BwrapBin},
-	}
-	if o.PidFile != "" && m == created {
-		rec.Extra["reaper"] = "caller"
 	}
 	if cg != nil {
 		rec.Extra["cgroup"] = cg.dir
