@@ -198,6 +198,7 @@ fi
 fuzztime=${FUZZTIME:-10s}
 fuzz_targets=(
 	"./internal/spec FuzzParse"         # config loading, validation and translation
+	"./internal/spec FuzzFastParse"     # the fast decoder agrees with encoding/json
 	"./internal/bwrap FuzzQuote"        # the dry-run command line
 	"./internal/idmap FuzzParseSubID"   # /etc/subuid and /etc/subgid
 	"./internal/idmap FuzzRule"         # the mapping rule

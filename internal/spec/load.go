@@ -10,8 +10,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
-	"os"
 	"sort"
 	"strconv"
 	"strings"
@@ -48,18 +46,26 @@ type Config struct {
 
 // Load reads and decodes a config file. It does not validate it.
 func Load(file string) (*Config, error) {
-	data, err := os.ReadFile(file)
+	data, err := ReadFile(file)
 	if err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
-			return nil, &Error{File: file, Msg: "no such file (write one with `bwrap-oci spec`)"}
-		}
-		return nil, &Error{File: file, Msg: strings.TrimPrefix(err.Error(), "open "+file+": ")}
+		return nil, err
 	}
 	return Parse(file, data)
 }
 
-// Parse decodes config data; file is used in messages only.
+// Parse decodes config data; file is used in messages only. The fast path
+// (fast.go) decodes the usual configs; anything else, errors included, is
+// left to encoding/json (parseSlow).
 func Parse(file string, data []byte) (*Config, error) {
+	if s, present, ok := parseFast(data); ok {
+		return &Config{File: file, Spec: s, Present: present}, nil
+	}
+	return parseSlow(file, data)
+}
+
+// parseSlow is Parse with encoding/json: it handles everything the fast
+// path (fast.go) leaves to it, and words the errors.
+func parseSlow(file string, data []byte) (*Config, error) {
 	if len(bytes.TrimSpace(data)) == 0 {
 		return nil, &Error{File: file, Msg: "empty file, expected a JSON object"}
 	}
