@@ -510,14 +510,21 @@ func (rt *Runtime) create(p *Prepared, o RunOptions, m mode) (st *started, err e
 			return nil, err
 		}
 	}
-	// The id maps (newuidmap, newgidmap) and the state file are
-	// independent: write the state while the helpers run.
-	mapsDone := make(chan error, 1)
+	// newuidmap and newgidmap start at once, side by side, and run while
+	// the rest of what must precede the release is done. A failure from
+	// here on waits for them (they are our children) before returning.
+	waitMaps := func() error { return nil }
 	if plan.NewUserNS {
-		go func() { mapsDone <- rt.applyMaps(pid, plan) }()
-	} else {
-		mapsDone <- nil
+		if waitMaps, err = rt.startMaps(pid, plan); err != nil {
+			return nil, err
+		}
 	}
+	mapsPending := true
+	defer func() {
+		if mapsPending {
+			_ = waitMaps()
+		}
+	}()
 	for _, r := range plan.Rlimits {
 		lim := unix.Rlimit{Cur: r.Soft, Max: r.Hard}
 		if err := unix.Prlimit(pid, r.Resource, &lim, nil); err != nil {
@@ -531,7 +538,6 @@ func (rt *Runtime) create(p *Prepared, o RunOptions, m mode) (st *started, err e
 	}
 	start, err := state.StartTime(pid)
 	if err != nil {
-		<-mapsDone
 		return nil, fmt.Errorf("container process %d vanished during set-up", pid)
 	}
 	status := state.StatusRunning
@@ -554,22 +560,33 @@ func (rt *Runtime) create(p *Prepared, o RunOptions, m mode) (st *started, err e
 	if cg != nil {
 		rec.Extra["cgroup"] = cg.dir
 	}
-	frozen, err := freezeConfig(c.Dir(), p.Data)
-	if err != nil {
-		<-mapsDone
-		return nil, err
+	save := func() error {
+		frozen, err := freezeConfig(c.Dir(), p.Data)
+		if err != nil {
+			return err
+		}
+		rec.Extra["config"] = frozen
+		if err := c.Save(rec); err != nil {
+			return err
+		}
+		hookRec = rec
+		trace("state saved")
+		return nil
 	}
-	rec.Extra["config"] = frozen
-	if err := c.Save(rec); err != nil {
-		<-mapsDone
-		return nil, err
+	// Hooks that run before the release may ask for the state (`bwrap-oci
+	// state ID`): then it is saved first. Otherwise it is saved once bwrap
+	// is released, while bwrap sets the container up on another CPU.
+	saveFirst := len(hooks.Of(hs, hooks.Prestart))+len(hooks.Of(hs, hooks.CreateRuntime)) > 0
+	if saveFirst {
+		if err := save(); err != nil {
+			return nil, err
+		}
 	}
-	trace("state saved")
-	if err := <-mapsDone; err != nil {
+	mapsPending = false
+	if err := waitMaps(); err != nil {
 		return nil, err
 	}
 	trace("id maps written")
-	hookRec = rec
 	for _, k := range []hooks.Kind{hooks.Prestart, hooks.CreateRuntime} {
 		if err := rt.runHooks(k, hs, hookState(rec, specs.StateCreating)); err != nil {
 			return nil, err
@@ -581,6 +598,11 @@ func (rt *Runtime) create(p *Prepared, o RunOptions, m mode) (st *started, err e
 		return nil, fmt.Errorf("releasing the container: %v", err)
 	}
 	syncW.Close()
+	if !saveFirst {
+		if err := save(); err != nil {
+			return nil, err
+		}
+	}
 	if hold {
 		// Set-up errors (a failed mount) end bwrap before it blocks:
 		// create must fail then, not leave a dead container.
@@ -717,37 +739,54 @@ func waitExec(pid int, bwrapBin string, limit time.Duration) {
 	}
 }
 
-func (rt *Runtime) applyMaps(pid int, plan *bwrap.Plan) error {
+// startMaps writes the container's id maps: directly where the runtime may
+// (as root, or an unprivileged map of only its own id), else by starting
+// newuidmap and newgidmap side by side. wait returns once both maps are
+// written.
+func (rt *Runtime) startMaps(pid int, plan *bwrap.Plan) (wait func() error, err error) {
+	none := func() error { return nil }
 	if os.Geteuid() == 0 {
 		if err := idmap.WriteDirect(pid, "uid_map", plan.UIDMap); err != nil {
-			return err
+			return nil, err
 		}
-		return idmap.WriteDirect(pid, "gid_map", plan.GIDMap)
+		return none, idmap.WriteDirect(pid, "gid_map", plan.GIDMap)
 	}
 	uid, gid := uint32(os.Getuid()), uint32(os.Getgid())
-	// newuidmap and newgidmap are independent: run them side by side.
-	uidDone := make(chan error, 1)
+	waitUID := none
 	if idmap.NeedsHelper(plan.UIDMap, uid) {
-		go func() { uidDone <- idmap.Apply("newuidmap", pid, plan.UIDMap) }()
-	} else {
-		uidDone <- idmap.WriteDirect(pid, "uid_map", plan.UIDMap)
+		r, err := idmap.Start("newuidmap", pid, plan.UIDMap)
+		if err != nil {
+			return nil, err
+		}
+		waitUID = r.Wait
+	} else if err := idmap.WriteDirect(pid, "uid_map", plan.UIDMap); err != nil {
+		return nil, err
 	}
 	if idmap.NeedsHelper(plan.GIDMap, gid) {
-		gerr := idmap.Apply("newgidmap", pid, plan.GIDMap)
-		if err := <-uidDone; err != nil {
+		r, err := idmap.Start("newgidmap", pid, plan.GIDMap)
+		if err != nil {
+			_ = waitUID()
+			return nil, err
+		}
+		return func() error {
+			uerr, gerr := waitUID(), r.Wait()
+			if uerr != nil {
+				return uerr
+			}
+			return gerr
+		}, nil
+	}
+	return func() error {
+		if err := waitUID(); err != nil {
 			return err
 		}
-		return gerr
-	}
-	if err := <-uidDone; err != nil {
-		return err
-	}
-	// Without CAP_SETGID an unprivileged process may write its own gid
-	// only after denying setgroups.
-	if err := os.WriteFile(fmt.Sprintf("/proc/%d/setgroups", pid), []byte("deny"), 0); err != nil {
-		return fmt.Errorf("denying setgroups in the container: %v", err)
-	}
-	return idmap.WriteDirect(pid, "gid_map", plan.GIDMap)
+		// Without CAP_SETGID an unprivileged process may write its own
+		// gid only after denying setgroups.
+		if err := os.WriteFile(fmt.Sprintf("/proc/%d/setgroups", pid), []byte("deny"), 0); err != nil {
+			return fmt.Errorf("denying setgroups in the container: %v", err)
+		}
+		return idmap.WriteDirect(pid, "gid_map", plan.GIDMap)
+	}, nil
 }
 
 // wait forwards signals to the container's init until bwrap exits, and

@@ -4,13 +4,14 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"github.com/bwrap-oci/bwrap-oci/internal/passwd"
-	"github.com/bwrap-oci/bwrap-oci/internal/proc"
 	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+
+	"github.com/bwrap-oci/bwrap-oci/internal/passwd"
+	"github.com/bwrap-oci/bwrap-oci/internal/proc"
 )
 
 // HelperError is returned by Apply when newuidmap/newgidmap cannot be run or
@@ -41,20 +42,44 @@ func (e *HelperError) Unwrap() error { return e.Err }
 // absolute path) with HelperArgs(pid, ms). On failure it returns a
 // *HelperError quoting the helper's stderr with a fix hint.
 func Apply(helper string, pid int, ms []Mapping) error {
+	r, err := Start(helper, pid, ms)
+	if err != nil {
+		return err
+	}
+	return r.Wait()
+}
+
+// Running is a helper started by Start.
+type Running struct {
+	helper string
+	cmd    *exec.Cmd
+	out    bytes.Buffer
+}
+
+// Start starts what Apply runs, without waiting for it: newuidmap and
+// newgidmap can run side by side, both started from one goroutine.
+func Start(helper string, pid int, ms []Mapping) (*Running, error) {
 	path := helper
 	if !strings.ContainsRune(helper, '/') {
 		p, err := exec.LookPath(helper)
 		if err != nil {
-			return helperError(helper, "", err, "")
+			return nil, helperError(helper, "", err, "")
 		}
 		path = p
 	}
-	var stderr bytes.Buffer
-	cmd := exec.Command(path, HelperArgs(pid, ms)...)
-	cmd.Stdout = &stderr
-	cmd.Stderr = &stderr
-	if err := proc.Run(cmd); err != nil {
-		return helperError(helper, stderr.String(), err, currentUser())
+	r := &Running{helper: helper, cmd: exec.Command(path, HelperArgs(pid, ms)...)}
+	r.cmd.Stdout = &r.out
+	r.cmd.Stderr = &r.out
+	if err := r.cmd.Start(); err != nil {
+		return nil, helperError(helper, "", err, currentUser())
+	}
+	return r, nil
+}
+
+// Wait waits for the helper and returns Apply's error.
+func (r *Running) Wait() error {
+	if err := proc.Wait(r.cmd); err != nil {
+		return helperError(r.helper, r.out.String(), err, currentUser())
 	}
 	return nil
 }
