@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -349,21 +350,70 @@ func (c *Container) Remove() error {
 	}
 	defer c.Close()
 	root := filepath.Dir(c.dir)
-	// Renaming a directory onto an empty one replaces it, so a fresh
-	// MkdirTemp gives a unique destination. '#' makes it an invalid ID.
-	tomb, err := os.MkdirTemp(root, ".rm#*")
-	if err != nil {
-		return fmt.Errorf("removing container %q: %w", c.id, err)
+	// Out of the way first, under a name that is not an ID ('#'), so that
+	// nobody finds a half-removed container. A fresh name each try:
+	// renaming a directory onto an existing empty one, the fallback where
+	// RENAME_NOREPLACE is missing, costs the kernel ten times as much.
+	tomb := ""
+	for try := 0; tomb == ""; try++ {
+		name := filepath.Join(root, fmt.Sprintf(".rm#%d.%d", os.Getpid(), rand.Uint32()))
+		switch err := unix.Renameat2(unix.AT_FDCWD, c.dir, unix.AT_FDCWD, name, unix.RENAME_NOREPLACE); {
+		case err == nil:
+			tomb = name
+		case (err == unix.EEXIST || err == unix.ENOTEMPTY) && try < 8:
+		case err == unix.EINVAL || err == unix.ENOSYS || err == unix.EOPNOTSUPP:
+			if tomb, err = renameOntoEmpty(root, c.dir); err != nil {
+				return fmt.Errorf("removing container %q: %w", c.id, err)
+			}
+		default:
+			return fmt.Errorf("removing container %q: %w", c.id, &os.LinkError{Op: "rename", Old: c.dir, New: name, Err: err})
+		}
 	}
-	// (os.Rename refuses an existing directory as destination.)
-	if err := unix.Rename(c.dir, tomb); err != nil {
-		os.Remove(tomb)
-		return fmt.Errorf("removing container %q: %w", c.id, &os.LinkError{Op: "rename", Old: c.dir, New: tomb, Err: err})
-	}
-	if err := os.RemoveAll(tomb); err != nil {
+	if err := removeFlat(tomb); err != nil {
 		return fmt.Errorf("removing container %q: %w", c.id, err)
 	}
 	return nil
+}
+
+// renameOntoEmpty moves dir to a fresh empty directory in root: renaming a
+// directory onto an empty one replaces it.
+func renameOntoEmpty(root, dir string) (string, error) {
+	tomb, err := os.MkdirTemp(root, ".rm#*")
+	if err != nil {
+		return "", err
+	}
+	// (os.Rename refuses an existing directory as destination.)
+	if err := unix.Rename(dir, tomb); err != nil {
+		os.Remove(tomb)
+		return "", &os.LinkError{Op: "rename", Old: dir, New: tomb, Err: err}
+	}
+	return tomb, nil
+}
+
+// removeFlat removes a container directory, which holds only files: each
+// entry, then the directory, with a third of os.RemoveAll's system calls.
+// Anything else (a subdirectory) is left to os.RemoveAll.
+func removeFlat(dir string) error {
+	fd, err := unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return os.RemoveAll(dir)
+	}
+	f := os.NewFile(uintptr(fd), dir)
+	names, err := f.Readdirnames(-1)
+	if err == nil {
+		for _, n := range names {
+			if err = unix.Unlinkat(fd, n, 0); err != nil {
+				break
+			}
+		}
+	}
+	f.Close()
+	if err == nil {
+		if err = unix.Rmdir(dir); err == nil {
+			return nil
+		}
+	}
+	return os.RemoveAll(dir)
 }
 
 // Close unlocks the container. Closing twice is harmless.
