@@ -13,7 +13,7 @@
 # 2. Go package init (GODEBUG=inittrace=1);
 # 3. the phases of `run` (multi-id, single-id, and the bare bwrap call) from
 #    kernel tracepoints (perf record -a: exec, fork, exit, renameat2,
-#    memfd_create, renameat, pivot_root), medians over PROFILE_TRACE_RUNS
+#    memfd_create, pivot_root), medians over PROFILE_TRACE_RUNS
 #    runs (default 30); tracepoints cost microseconds and, unlike strace, let
 #    the setuid newuidmap/newgidmap work; plus strace -c's syscall summary of
 #    a single-id run;
@@ -46,6 +46,9 @@ if [ "${1:-}" = --in-ns ]; then
 	line=$(as_user "$B" --root "$R" run --dry-run -b "$SINGLE" p | grep -v '^#')
 	BARE=${line#umask 0022 && exec }
 	BARE=${BARE#exec }
+	# The same bwrap options through benchtool floor: the least a Go runtime
+	# can do with bwrap-oci's protocol and a multi-id map (bench/benchtool/floor.go).
+	FLOOR="$T floor -maps '0 $BUID 1 1 $SUBUID 65536' $(echo "$BARE" | sed 's/ --unshare-user --uid [0-9]* --gid [0-9]* / /')"
 	as_user sh -c 'sleep 600 & echo $!' >"$P/sleeper"
 	SLEEPER=$(cat "$P/sleeper")
 	trap 'kill $SLEEPER 2>/dev/null || :' EXIT
@@ -63,6 +66,7 @@ if [ "${1:-}" = --in-ns ]; then
 		-n "bare bwrap (single-id)" -p true "$BARE" \
 		-n "bwrap-oci run (single-id)" -p true "$B --root $R run -b $SINGLE p" \
 		-n "bwrap-oci run (multi-id)" -p true "$B --root $R run -b $MULTI p" \
+		-n "minimal Go runtime, same protocol (multi-id)" -p true "$FLOOR" \
 		-n "newuidmap (exec + checks, write refused)" -p true "newuidmap $SLEEPER 0 $BUID 1" >/dev/null 2>&1
 	[ -f "$CACHE" ] || echo "(note: no probe cache at $CACHE: the cache file has moved; the probe rows are meaningless)"
 	g() { "$T" get -json "$P/phases.json" -name "$1"; }
@@ -70,9 +74,10 @@ if [ "${1:-}" = --in-ns ]; then
 	dry=$(g "run --dry-run (probe cached)") drync=$(g "run --dry-run (probe not cached)")
 	bare=$(g "bare bwrap (single-id)") r1=$(g "bwrap-oci run (single-id)")
 	rm_=$(g "bwrap-oci run (multi-id)") nu=$(g "newuidmap (exec + checks, write refused)")
+	floor=$(g "minimal Go runtime, same protocol (multi-id)")
 	"$T" table -crun=false -json "$P/phases.json"
 	echo
-	awk -v tru="$tru" -v ver="$ver" -v dry="$dry" -v drync="$drync" -v bare="$bare" -v r1="$r1" -v rm_="$rm_" -v nu="$nu" 'BEGIN {
+	awk -v tru="$tru" -v ver="$ver" -v dry="$dry" -v drync="$drync" -v bare="$bare" -v r1="$r1" -v rm_="$rm_" -v nu="$nu" -v floor="$floor" 'BEGIN {
 		print "| phase (derived from the medians) | ms | share of run (multi-id) |"
 		print "|---|---:|---:|"
 		row("exec of a tiny static binary (floor of any runtime)", tru)
@@ -85,6 +90,9 @@ if [ "${1:-}" = --in-ns ]; then
 		print ""
 		printf "- the bwrap feature probe, when its cache is cold (dry-run uncached − cached): %.2f ms\n", drync - dry
 		printf "- one newuidmap exec (setuid, parses /etc/subuid, refused write): %.2f ms\n", nu
+		printf "- the floor of the design: a minimal Go runtime (benchtool floor: bwrap on --args, --info-fd,\n"
+		printf "  --userns-block-fd, newuidmap and newgidmap side by side, nothing else) takes %.2f ms, %.2f x the\n", floor, floor / bare
+		printf "  bare bwrap call; bwrap-oci run (multi-id) adds %.2f ms to it (config, checks, state)\n", rm_ - floor
 	}
 	function row(name, v) { printf "| %s | %.2f | %.0f%% |\n", name, v, 100 * v / rm_ }'
 	echo
@@ -100,7 +108,7 @@ if [ "${1:-}" = --in-ns ]; then
 	echo "## 3. Phases of \`run\` from kernel tracepoints (perf record -a, medians of $TRACE_RUNS runs each)"
 	echo
 	echo "Process exec/fork/exit and a few syscalls (renameat2 = state dir created, memfd_create = bwrap's"
-	echo "arguments, renameat = state.json saved / state dir removed, pivot_root) traced system-wide:"
+	echo "arguments, pivot_root) traced system-wide:"
 	echo "tracepoints cost microseconds, unlike strace, and do not stop setuid newuidmap/newgidmap."
 	echo
 	for what in multi single bare; do
@@ -111,7 +119,7 @@ if [ "${1:-}" = --in-ns ]; then
 		esac
 		perf record -q -a -o "$P/perf-$what.data" \
 			-e sched:sched_process_exec,sched:sched_process_exit,sched:sched_process_fork \
-			-e syscalls:sys_enter_memfd_create,syscalls:sys_enter_renameat,syscalls:sys_enter_renameat2,syscalls:sys_enter_pivot_root \
+			-e syscalls:sys_enter_memfd_create,syscalls:sys_enter_renameat2,syscalls:sys_enter_pivot_root \
 			-- setpriv --reuid "$BUID" --regid "$BGID" --init-groups env -i $ENV sh "$P/trace-$what.sh" >/dev/null 2>&1
 		perf script -i "$P/perf-$what.data" -F comm,pid,tid,time,event,trace 2>/dev/null >"$P/perf-$what.txt"
 	done
@@ -150,7 +158,6 @@ if [ "${1:-}" = --in-ns ]; then
 		!(pid in tr) { next }
 		ev == "syscalls:sys_enter_renameat2" && pid == main && !((r, "statedir") in T) { T[r, "statedir"] = t }
 		ev == "syscalls:sys_enter_memfd_create" && pid == main && !((r, "memfd") in T) { T[r, "memfd"] = t }
-		ev == "syscalls:sys_enter_renameat" && pid == main { if (!((r, "state") in T)) T[r, "state"] = t; else T[r, "remove"] = t }
 		ev == "syscalls:sys_enter_pivot_root" { T[r, "pivot"] = t }
 		ev == "sched:sched_process_exit" {
 			if (tid == bw) T[r, "bwrap_exit"] = t
@@ -172,14 +179,15 @@ if [ "${1:-}" = --in-ns ]; then
 				print "Go start, load, validate, translate (exec to state dir)", d(k, "start", "statedir")
 				print "state dir, memfd, fork+exec of bwrap", d(k, "statedir", "bwrap_exec")
 				print "bwrap start until it clones the container", d(k, "bwrap_exec", "clone")
+				# bwrap is released once the maps are written; state.json is
+				# saved after that, while bwrap sets the container up.
 				if (mode == "multi") {
 					print "id maps: bwrap clone to newgidmap exit", d(k, "clone", "ng_exit")
 					print "   newuidmap process (exec to exit)", d(k, "nu_exec", "nu_exit")
 					print "   newgidmap process (exec to exit)", d(k, "ng_exec", "ng_exit")
-					print "state.json write (after the maps)", d(k, "ng_exit", "state")
+					print "release; bwrap sets up the container until exec (state.json saved meanwhile)", d(k, "ng_exit", "true")
 				} else
-					print "id maps written directly + state.json write", d(k, "clone", "state")
-				print "release; bwrap sets up the container until exec", d(k, "state", "true")
+					print "maps written directly, release; bwrap sets up the container until exec", d(k, "clone", "true")
 				print "/bin/true runs, bwrap exits", d(k, "true", "bwrap_exit")
 				print "bwrap-oci notices, removes the state dir, exits", d(k, "bwrap_exit", "end")
 				print "total", d(k, "start", "end")

@@ -502,8 +502,9 @@ OUT=$RES/report.md
 	echo "Peak RSS is GNU time's maximum resident set size (median of ${BENCH_MEM_REPS:-9} runs): the largest of the"
 	echo "runtime process and the children it reaped (bwrap, newuidmap, runc init...). \"Resident per running"
 	echo "container\" starts 5 detached \`sleep\` containers and sums VmRSS (and PSS from smaps_rollup) of every"
-	echo "new process that is not a container's init or its descendant, divided by 5 (for bwrap-oci: bwrap's"
-	echo "outer monitor). Kernel memory (namespaces, page tables of the container itself) is not counted."
+	echo "new process that is not a container's init or its descendant, divided by 5 (bwrap-oci: none since"
+	echo "\`start\` ends bwrap's monitor, as runc and crun keep no process either; docs/engines.md). Kernel memory"
+	echo "(namespaces, page tables of the container itself) is not counted."
 	echo
 	echo "### Targets (issue 6)"
 	echo

@@ -13,6 +13,7 @@
 //	benchtool merge    -out FILE FILE...    (hyperfine JSON files of several rounds into one)
 //	benchtool quiet    [-idle 0.7] [-max 120s] (wait until the CPUs are mostly idle)
 //	benchtool splice   -doc FILE -body FILE (replace the generated part of docs/performance.md)
+//	benchtool floor    -maps "C H N..." BWRAP [OPTIONS...] -- COMMAND... (the least a Go runtime can do: floor.go)
 package main
 
 import (
@@ -36,7 +37,7 @@ import (
 
 func main() {
 	if len(os.Args) < 2 {
-		fatal("usage: benchtool config|mkstate|snapshot|overhead|table|get|merge|quiet|median|splice ...")
+		fatal("usage: benchtool config|mkstate|snapshot|overhead|table|get|merge|quiet|median|splice|floor ...")
 	}
 	cmd, args := os.Args[1], os.Args[2:]
 	var err error
@@ -61,6 +62,8 @@ func main() {
 		err = quietCmd(args)
 	case "splice":
 		err = spliceCmd(args)
+	case "floor":
+		err = floorCmd(args)
 	default:
 		err = fmt.Errorf("unknown command %q", cmd)
 	}
