@@ -67,6 +67,7 @@ if [ "${1:-}" = --in-ns ]; then
 		-n "bwrap-oci run (single-id)" -p true "$B --root $R run -b $SINGLE p" \
 		-n "bwrap-oci run (multi-id)" -p true "$B --root $R run -b $MULTI p" \
 		-n "minimal Go runtime, same protocol (multi-id)" -p true "$FLOOR" \
+		-n "bare bwrap (single-id) from a Go parent" -p true "$T wrap $BARE" \
 		-n "newuidmap (exec + checks, write refused)" -p true "newuidmap $SLEEPER 0 $BUID 1" >/dev/null 2>&1
 	[ -f "$CACHE" ] || echo "(note: no probe cache at $CACHE: the cache file has moved; the probe rows are meaningless)"
 	g() { "$T" get -json "$P/phases.json" -name "$1"; }
@@ -74,10 +75,10 @@ if [ "${1:-}" = --in-ns ]; then
 	dry=$(g "run --dry-run (probe cached)") drync=$(g "run --dry-run (probe not cached)")
 	bare=$(g "bare bwrap (single-id)") r1=$(g "bwrap-oci run (single-id)")
 	rm_=$(g "bwrap-oci run (multi-id)") nu=$(g "newuidmap (exec + checks, write refused)")
-	floor=$(g "minimal Go runtime, same protocol (multi-id)")
+	floor=$(g "minimal Go runtime, same protocol (multi-id)") wrap=$(g "bare bwrap (single-id) from a Go parent")
 	"$T" table -crun=false -json "$P/phases.json"
 	echo
-	awk -v tru="$tru" -v ver="$ver" -v dry="$dry" -v drync="$drync" -v bare="$bare" -v r1="$r1" -v rm_="$rm_" -v nu="$nu" -v floor="$floor" 'BEGIN {
+	awk -v tru="$tru" -v ver="$ver" -v dry="$dry" -v drync="$drync" -v bare="$bare" -v r1="$r1" -v rm_="$rm_" -v nu="$nu" -v floor="$floor" -v wrap="$wrap" 'BEGIN {
 		print "| phase (derived from the medians) | ms | share of run (multi-id) |"
 		print "|---|---:|---:|"
 		row("exec of a tiny static binary (floor of any runtime)", tru)
@@ -93,6 +94,7 @@ if [ "${1:-}" = --in-ns ]; then
 		printf "- the floor of the design: a minimal Go runtime (benchtool floor: bwrap on --args, --info-fd,\n"
 		printf "  --userns-block-fd, newuidmap and newgidmap side by side, nothing else) takes %.2f ms, %.2f x the\n", floor, floor / bare
 		printf "  bare bwrap call; bwrap-oci run (multi-id) adds %.2f ms to it (config, checks, state)\n", rm_ - floor
+		printf "- of that floor, a Go parent alone (benchtool wrap: exec the bare bwrap call and wait) costs %.2f ms\n", wrap - bare
 	}
 	function row(name, v) { printf "| %s | %.2f | %.0f%% |\n", name, v, 100 * v / rm_ }'
 	echo

@@ -104,3 +104,23 @@ func floorCmd(args []string) error {
 	}
 	return nil
 }
+
+// wrapCmd runs a command from a Go process and waits for it, nothing
+// else: timed against the command alone, it is what a Go parent costs
+// (its start, the fork and exec, the wait, its exit).
+//
+//	benchtool wrap COMMAND...
+func wrapCmd(args []string) error {
+	if len(args) == 0 {
+		return fmt.Errorf("usage: benchtool wrap COMMAND...")
+	}
+	cmd := exec.Command(args[0], args[1:]...)
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
+	if err := cmd.Run(); err != nil {
+		if ee, ok := err.(*exec.ExitError); ok {
+			os.Exit(ee.ExitCode())
+		}
+		return err
+	}
+	return nil
+}

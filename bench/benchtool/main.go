@@ -14,6 +14,7 @@
 //	benchtool quiet    [-idle 0.7] [-max 120s] (wait until the CPUs are mostly idle)
 //	benchtool splice   -doc FILE -body FILE (replace the generated part of docs/performance.md)
 //	benchtool floor    -maps "C H N..." BWRAP [OPTIONS...] -- COMMAND... (the least a Go runtime can do: floor.go)
+//	benchtool wrap     COMMAND...           (run COMMAND from a Go parent: what the parent costs)
 package main
 
 import (
@@ -37,7 +38,7 @@ import (
 
 func main() {
 	if len(os.Args) < 2 {
-		fatal("usage: benchtool config|mkstate|snapshot|overhead|table|get|merge|quiet|median|splice|floor ...")
+		fatal("usage: benchtool config|mkstate|snapshot|overhead|table|get|merge|quiet|median|splice|floor|wrap ...")
 	}
 	cmd, args := os.Args[1], os.Args[2:]
 	var err error
@@ -64,6 +65,8 @@ func main() {
 		err = spliceCmd(args)
 	case "floor":
 		err = floorCmd(args)
+	case "wrap":
+		err = wrapCmd(args)
 	default:
 		err = fmt.Errorf("unknown command %q", cmd)
 	}
