@@ -166,9 +166,15 @@ func (d *decoder) pushIndex(i int) int {
 
 // object starts an object: it consumes the opening brace and reports true,
 // or consumes a null and reports false, or fails on anything else.
-func (d *decoder) object() bool {
+func (d *decoder) object() bool { return d.open('{') }
+
+// array starts an array like object starts an object.
+func (d *decoder) array() bool { return d.open('[') }
+
+// open starts an object or array whose opening byte is c (see object).
+func (d *decoder) open(c byte) bool {
 	switch d.peek() {
-	case '{':
+	case c:
 		d.i++
 		if d.depth++; d.depth > maxDepth {
 			d.fail()
@@ -213,24 +219,6 @@ func (d *decoder) member(i int) bool {
 	d.i++
 	d.key = k
 	return true
-}
-
-// array starts an array like object starts an object.
-func (d *decoder) array() bool {
-	switch d.peek() {
-	case '[':
-		d.i++
-		if d.depth++; d.depth > maxDepth {
-			d.fail()
-			return false
-		}
-		return true
-	case 'n':
-		d.literal("null")
-		return false
-	}
-	d.fail()
-	return false
 }
 
 // element moves to the next element of an array (i elements have been
