@@ -21,6 +21,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/bwrap-oci/bwrap-oci/internal/keeper"
 	"io/fs"
 	"os"
 	"os/exec"
@@ -730,12 +731,13 @@ func hdRoot(t *testing.T) string {
 	return dir
 }
 
-// hdEntries lists a state root, without bwrap's probe cache.
+// hdEntries lists a state root, without bwrap's probe cache and the userns
+// keepers' directory (the user's, not a container's).
 func hdEntries(root string) []string {
 	ents, _ := os.ReadDir(root)
 	var names []string
 	for _, e := range ents {
-		if e.Name() != ".bwrap-features.json" {
+		if e.Name() != ".bwrap-features.json" && e.Name() != keeper.Dir {
 			names = append(names, e.Name())
 		}
 	}

@@ -3,6 +3,7 @@ package e2e
 import (
 	"fmt"
 	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"syscall"
@@ -11,9 +12,13 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
 
-// TestIDMapRule checks /proc/self/uid_map and gid_map inside the container
-// against the mapping rule, for a process uid S of 0, below the subordinate
-// range size N, and at or above N.
+// TestIDMapRule checks the container's uid_map and gid_map, as the host
+// sees them, against the mapping rule, for a process uid S of 0, below the
+// subordinate range size N, and at or above N; run in the foreground, with
+// a user namespace from the userns keeper (the default) and without
+// (--no-userns-keeper). Inside,
+// a keeper's namespace shows the same lines mapping ids to themselves
+// (keeper.Nested): they are relative to the keeper's namespace.
 func TestIDMapRule(t *testing.T) {
 	need(t)
 	mid := uint32(1000)
@@ -34,35 +39,60 @@ func TestIDMapRule(t *testing.T) {
 	}
 	t.Logf("test user %s: uid %d gid %d, subuid %d:%d, subgid %d:%d",
 		h.name, h.uid, h.gid, h.subuid.Start, h.subuid.Count, h.subgid.Start, h.subgid.Count)
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			b := newBundle(t)
-			b.edit(func(s *specs.Spec) {
-				noMappings(s, c.s)
-				shell(s, "id -u; id -g; echo ---; cat /proc/self/uid_map; echo ---; cat /proc/self/gid_map")
+	for _, kept := range []bool{true, false} {
+		for _, c := range cases {
+			name := c.name
+			var flags []string
+			if !kept {
+				name += ",no-keeper"
+				flags = []string{"--no-userns-keeper"}
+			}
+			t.Run(name, func(t *testing.T) {
+				b := newBundle(t)
+				b.edit(func(s *specs.Spec) {
+					noMappings(s, c.s)
+					b.hostMount(s)
+					shell(s, "{ id -u; id -g; echo ---; cat /proc/self/uid_map; echo ---; cat /proc/self/gid_map; } > /host/out; touch /host/ready; while :; do sleep 0.2; done")
+				})
+				pid := foreground(t, b, flags...)
+				parts := strings.Split(readFile(filepath.Join(b.host, "out")), "---\n")
+				if len(parts) != 3 {
+					t.Fatalf("unexpected output:\n%s", parts)
+				}
+				if ids := strings.Fields(parts[0]); !reflect.DeepEqual(ids, []string{fmt.Sprint(c.s), fmt.Sprint(c.s)}) {
+					t.Errorf("id -u; id -g = %v, want %d %d", ids, c.s, c.s)
+				}
+				check := func(what, text string, want []IDMap) {
+					t.Helper()
+					got, err := ParseIDMap(text)
+					if err != nil {
+						t.Errorf("%s: %v", what, err)
+						return
+					}
+					if !reflect.DeepEqual(got, want) {
+						t.Errorf("%s:\n got %v\nwant %v", what, got, want)
+					}
+				}
+				wantU, wantG := ExpectedIDMap(c.s, h.uid, h.subuid), ExpectedIDMap(c.s, h.gid, h.subgid)
+				check("uid_map seen from the host", readFile(fmt.Sprintf("/proc/%d/uid_map", pid)), wantU)
+				check("gid_map seen from the host", readFile(fmt.Sprintf("/proc/%d/gid_map", pid)), wantG)
+				if kept {
+					wantU, wantG = nested(wantU), nested(wantG)
+				}
+				check("uid_map inside the container", parts[1], wantU)
+				check("gid_map inside the container", parts[2], wantG)
 			})
-			out := b.mustRun(t)
-			parts := strings.Split(out, "---\n")
-			if len(parts) != 3 {
-				t.Fatalf("unexpected output:\n%s", out)
-			}
-			if ids := strings.Fields(parts[0]); !reflect.DeepEqual(ids, []string{fmt.Sprint(c.s), fmt.Sprint(c.s)}) {
-				t.Errorf("id -u; id -g = %v, want %d %d", ids, c.s, c.s)
-			}
-			check := func(what, text string, want []IDMap) {
-				got, err := ParseIDMap(text)
-				if err != nil {
-					t.Errorf("%s: %v", what, err)
-					return
-				}
-				if !reflect.DeepEqual(got, want) {
-					t.Errorf("%s inside the container:\n got %v\nwant %v", what, got, want)
-				}
-			}
-			check("uid_map", parts[1], ExpectedIDMap(c.s, h.uid, h.subuid))
-			check("gid_map", parts[2], ExpectedIDMap(c.s, h.gid, h.subgid))
-		})
+		}
 	}
+}
+
+// nested is keeper.Nested for the harness's maps.
+func nested(ms []IDMap) []IDMap {
+	out := make([]IDMap, len(ms))
+	for i, m := range ms {
+		out[i] = IDMap{Inside: m.Inside, Outside: m.Inside, Count: m.Count}
+	}
+	return out
 }
 
 // TestConfigMappingsUsed checks that linux.uidMappings from the config

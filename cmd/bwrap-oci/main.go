@@ -15,8 +15,10 @@ import (
 	"runtime/debug"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/bwrap-oci/bwrap-oci/internal/container"
+	"github.com/bwrap-oci/bwrap-oci/internal/keeper"
 	"github.com/bwrap-oci/bwrap-oci/internal/state"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"github.com/spf13/cobra"
@@ -31,6 +33,7 @@ type globals struct {
 	root, bwrap             string
 	log, logFormat          string
 	debug, systemdCgroup    bool
+	noKeeper                bool
 	cgroupManager, rootless string
 }
 
@@ -66,6 +69,7 @@ func newRoot() *cobra.Command {
 	pf.StringVar(&g.log, "log", "", "also write messages to this file")
 	pf.StringVar(&g.logFormat, "log-format", "text", "format of --log: text or json (lines with level, msg, time)")
 	pf.BoolVar(&g.debug, "debug", false, "log debug messages")
+	pf.BoolVar(&g.noKeeper, "no-userns-keeper", false, "map every container's user namespace with newuidmap/newgidmap, without a userns keeper (see docs/keeper.md)")
 	pf.BoolVar(&g.systemdCgroup, "systemd-cgroup", false, "accepted for runc compatibility: bwrap-oci does not manage cgroups")
 	pf.StringVar(&g.cgroupManager, "cgroup-manager", "", "accepted for runc compatibility (cgroupfs, systemd, disabled): bwrap-oci does not manage cgroups")
 	pf.StringVar(&g.rootless, "rootless", "auto", "auto, true or false: accepted for runc compatibility; bwrap-oci always runs rootless-style")
@@ -92,7 +96,14 @@ func newRoot() *cobra.Command {
 // runtime builds the runtime for a command; needState says whether the
 // state root must be known.
 func (g *globals) runtime(needState bool) (*container.Runtime, error) {
-	rt := &container.Runtime{Root: g.root, Bwrap: g.bwrap, Warn: warn}
+	rt := &container.Runtime{Root: g.root, Bwrap: g.bwrap, Warn: warn, NoKeeper: g.noKeeper}
+	if v := os.Getenv("BWRAP_OCI_KEEPER_IDLE"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			return nil, fmt.Errorf("BWRAP_OCI_KEEPER_IDLE: %q is not a positive duration (like 10m or 30s)", v)
+		}
+		rt.KeeperIdle = d
+	}
 	if rt.Root == "" && needState {
 		r, err := state.DefaultRoot()
 		if err != nil {
@@ -104,6 +115,9 @@ func (g *globals) runtime(needState bool) (*container.Runtime, error) {
 }
 
 func main() {
+	if len(os.Args) > 1 && os.Args[1] == keeper.Arg {
+		os.Exit(keeper.Serve(os.Args[2:]))
+	}
 	if len(os.Args) > 1 && os.Args[1] == container.HelperArg {
 		os.Exit(container.RunHelper(os.Args[2:]))
 	}

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/bwrap-oci/bwrap-oci/internal/bwrap"
 	"github.com/bwrap-oci/bwrap-oci/internal/check"
@@ -26,6 +27,11 @@ type Runtime struct {
 	Bwrap  string // bwrap binary as given (name or path)
 	Strict bool
 	Warn   func(msg string)
+	// NoKeeper makes bwrap create every user namespace, mapped by
+	// newuidmap and newgidmap, instead of taking it from a keeper
+	// (internal/keeper); KeeperIdle is a new keeper's idle time.
+	NoKeeper   bool
+	KeeperIdle time.Duration
 
 	configs map[string]*specs.Spec // created configs loaded (createdConfig)
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/bwrap-oci/bwrap-oci/internal/check"
 	"github.com/bwrap-oci/bwrap-oci/internal/hooks"
 	"github.com/bwrap-oci/bwrap-oci/internal/idmap"
+	"github.com/bwrap-oci/bwrap-oci/internal/keeper"
 	"github.com/bwrap-oci/bwrap-oci/internal/proc"
 	"github.com/bwrap-oci/bwrap-oci/internal/selfexec"
 	"github.com/bwrap-oci/bwrap-oci/internal/state"
@@ -298,7 +299,6 @@ func (rt *Runtime) create(p *Prepared, o RunOptions, m mode) (st *started, err e
 			_ = c.Close()
 		}
 	}()
-	hold := m == created || len(hooks.Of(hs, hooks.CreateContainer))+len(hooks.Of(hs, hooks.StartContainer)) > 0
 	var blockW *os.File
 	closeLater := func(fs ...*os.File) {
 		cleanup = append(cleanup, func() { closeAll(fs...) })
@@ -325,6 +325,23 @@ func (rt *Runtime) create(p *Prepared, o RunOptions, m mode) (st *started, err e
 	closeLater(statusFile)
 	syncFD := extra.add(syncR)
 	bwrapArgs := plan.Args()
+	hold := m == created || len(hooks.Of(hs, hooks.CreateContainer))+len(hooks.Of(hs, hooks.StartContainer)) > 0
+	// A kept user namespace is passed as --block-fd too, the one option
+	// that makes bwrap close a descriptor before the container's process
+	// runs (reading it fails at once): so only when nothing else holds
+	// the container (created, or hooks to run before its process).
+	var userns *os.File
+	usernsFD := ""
+	if m == foreground && !hold {
+		if userns, err = rt.keptUserNS(p); err != nil {
+			return nil, err
+		}
+	}
+	if userns != nil {
+		closeLater(userns)
+		usernsFD = extra.add(userns)
+		bwrapArgs = plan.ArgsJoiningUserNS(usernsFD)
+	}
 	var cg *containerCgroup
 	if plan.CgroupMount != "" {
 		if cg, err = newContainerCgroup(c.ID()); err != nil {
@@ -363,7 +380,7 @@ func (rt *Runtime) create(p *Prepared, o RunOptions, m mode) (st *started, err e
 	}
 	closeLater(argsFile)
 	argv := []string{"--args", extra.add(argsFile), "--info-fd", extra.add(infoW), "--json-status-fd", extra.add(statusFile)}
-	if plan.NewUserNS {
+	if plan.NewUserNS && userns == nil {
 		argv = append(argv, "--userns-block-fd", syncFD)
 	}
 	for _, kind := range []string{"user", "pid"} {
@@ -412,6 +429,8 @@ func (rt *Runtime) create(p *Prepared, o RunOptions, m mode) (st *started, err e
 		})
 		blockW = w
 		argv = append(argv, "--block-fd", extra.add(r))
+	} else if userns != nil {
+		argv = append(argv, "--block-fd", usernsFD)
 	}
 	if m == foreground {
 		argv = append(argv, "--die-with-parent")
@@ -514,7 +533,7 @@ func (rt *Runtime) create(p *Prepared, o RunOptions, m mode) (st *started, err e
 	// the rest of what must precede the release is done. A failure from
 	// here on waits for them (they are our children) before returning.
 	waitMaps := func() error { return nil }
-	if plan.NewUserNS {
+	if plan.NewUserNS && userns == nil {
 		if waitMaps, err = rt.startMaps(pid, plan); err != nil {
 			return nil, err
 		}
@@ -739,6 +758,31 @@ func waitExec(pid int, bwrapBin string, limit time.Duration) {
 		}
 		time.Sleep(d)
 	}
+}
+
+// keptUserNS returns a user namespace for a foreground container, made and
+// mapped by the mapping's keeper (internal/keeper), where that saves the
+// runtime newuidmap and newgidmap: the caller is unprivileged, bwrap is not
+// setuid, and the maps need the helpers. nil means that bwrap creates the
+// namespace and the runtime maps it. The helpers' failure to map the
+// keeper's namespace is the container's failure (they would fail the same
+// way for it); any other problem with the keeper costs only speed.
+func (rt *Runtime) keptUserNS(p *Prepared) (*os.File, error) {
+	plan := p.Plan
+	if !plan.NewUserNS || !plan.NeedsHelper || rt.NoKeeper || rt.Root == "" || p.Features.Setuid || os.Geteuid() == 0 {
+		return nil, nil
+	}
+	f, err := keeper.Get(keeper.Options{Root: rt.Root, UIDMap: plan.UIDMap, GIDMap: plan.GIDMap, Idle: rt.KeeperIdle})
+	var he *idmap.HelperError
+	switch {
+	case errors.As(err, &he):
+		return nil, err
+	case err != nil:
+		trace(err.Error())
+		return nil, nil
+	}
+	trace("user namespace from the keeper")
+	return f, nil
 }
 
 // startMaps writes the container's id maps: directly where the runtime may

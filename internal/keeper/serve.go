@@ -1,0 +1,201 @@
+package keeper
+
+import (
+	"fmt"
+	"os"
+	"runtime"
+	"strconv"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// Serve is the keeper process: Serve(SOCKET LOCK IDLE), with its listening
+// socket on fd 3 and, on fd 4, a socket on which the runtime releases it
+// once its user namespace is mapped, and to which it answers once it
+// listens. It answers each request of its own user with a new nested user
+// namespace (one is made ahead of time), and exits after IDLE without
+// requests, removing its socket. It returns the exit status. Requests are
+// served with plain blocking system calls on one thread: a request costs
+// the runtime that waits for it a few system calls, not the wake-ups of
+// Go's network poller.
+func Serve(args []string) int {
+	if len(args) != 3 {
+		fmt.Fprintln(os.Stderr, "bwrap-oci: the userns keeper is started by bwrap-oci itself")
+		return 2
+	}
+	sock, lockPath := args[0], args[1]
+	idle, err := time.ParseDuration(args[2])
+	if err != nil || idle <= 0 {
+		return 2
+	}
+	const listener, ready = 3, 4
+	b := make([]byte, 1)
+	if n, _ := unix.Read(ready, b); n != 1 {
+		return 1 // the runtime could not map the namespace
+	}
+	// Listening again makes the peer credentials that clients read (and
+	// check: see verify) the keeper's, not those of the runtime that
+	// made the socket.
+	if err := unix.Listen(listener, 64); err != nil {
+		return 1
+	}
+	if err := unix.SetNonblock(listener, true); err != nil {
+		return 1
+	}
+	if _, err := unix.Write(ready, b); err != nil {
+		return 1
+	}
+	unix.Close(ready)
+	var bound unix.Stat_t
+	if err := unix.Stat(sock, &bound); err != nil {
+		return 1
+	}
+	// The nested namespaces' maps: the keeper's own, seen from inside.
+	uids, err1 := readNested("/proc/self/uid_map")
+	gids, err2 := readNested("/proc/self/gid_map")
+	if err1 != nil || err2 != nil {
+		return 1
+	}
+	next := make(chan *os.File, 1)
+	fill := func() {
+		f, err := newUserNS(uids, gids)
+		if err != nil {
+			f = nil
+		}
+		next <- f
+	}
+	go fill()
+	runtime.LockOSThread()
+	for {
+		fds := []unix.PollFd{{Fd: listener, Events: unix.POLLIN}}
+		n, err := unix.Poll(fds, int(idle.Milliseconds()))
+		if err == unix.EINTR {
+			continue
+		}
+		if n == 0 && err == nil {
+			if retire(sock, lockPath, &bound, listener, next, fill) {
+				return 0
+			}
+			continue
+		}
+		if serveOne(listener, next) {
+			go fill()
+		}
+	}
+}
+
+// serveOne accepts and answers one request, if one is queued; it reports
+// whether it used the namespace made ahead of time.
+func serveOne(listener int, next chan *os.File) bool {
+	c, _, err := unix.Accept4(listener, unix.SOCK_CLOEXEC)
+	if err != nil {
+		return false
+	}
+	defer unix.Close(c)
+	// Connecting is the request. Only the keeper's own user (the host
+	// user who started it) is answered.
+	cred, err := unix.GetsockoptUcred(c, unix.SOL_SOCKET, unix.SO_PEERCRED)
+	if err != nil || int(cred.Uid) != os.Getuid() {
+		return false
+	}
+	var f *os.File
+	select {
+	case f = <-next:
+	case <-time.After(replyTimeout):
+		return false
+	}
+	if f == nil {
+		return true
+	}
+	defer f.Close()
+	// One byte on a new connection: the send cannot block.
+	_ = unix.Sendmsg(c, []byte{'y'}, unix.UnixRights(int(f.Fd())), nil, 0)
+	return true
+}
+
+// retire ends an idle keeper: under the lock, so that no runtime starts a
+// new keeper on the same path meanwhile, it removes the socket if it is
+// still its own, and answers the requests already queued.
+func retire(sock, lockPath string, bound *unix.Stat_t, listener int, next chan *os.File, fill func()) bool {
+	fd, err := unix.Open(lockPath, unix.O_RDWR|unix.O_CLOEXEC|unix.O_NOFOLLOW, 0)
+	if err != nil {
+		return true // the state root is gone: nobody can reach the keeper
+	}
+	defer unix.Close(fd)
+	if unix.Flock(fd, unix.LOCK_EX|unix.LOCK_NB) != nil {
+		return false // a runtime is starting a keeper: wait for it
+	}
+	var st unix.Stat_t
+	if unix.Stat(sock, &st) == nil && st.Dev == bound.Dev && st.Ino == bound.Ino {
+		_ = unix.Unlink(sock)
+	}
+	for {
+		fds := []unix.PollFd{{Fd: int32(listener), Events: unix.POLLIN}}
+		if n, _ := unix.Poll(fds, 0); n != 1 {
+			return true
+		}
+		if serveOne(listener, next) {
+			fill()
+		}
+	}
+}
+
+// readNested reads the keeper's own map and returns its nested form.
+func readNested(file string) ([]syscall.SysProcIDMap, error) {
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return nil, err
+	}
+	ms, err := parseMap(string(data))
+	if err != nil || len(ms) == 0 {
+		return nil, fmt.Errorf("%s: no map", file)
+	}
+	out := make([]syscall.SysProcIDMap, 0, len(ms))
+	for _, m := range Nested(ms) {
+		out = append(out, syscall.SysProcIDMap{ContainerID: int(m.ContainerID), HostID: int(m.HostID), Size: int(m.Size)})
+	}
+	return out, nil
+}
+
+// newUserNS creates a user namespace nested in the keeper's, mapped by uids
+// and gids (setgroups allowed, as newgidmap leaves it), and returns a
+// descriptor that keeps it alive. A process is needed to create it: a clone
+// of the keeper that execs its own binary under ptrace, so that it stops
+// before running anything; it is killed once its namespace is opened.
+func newUserNS(uids, gids []syscall.SysProcIDMap) (*os.File, error) {
+	// The tracer is the thread that started the process.
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	pid, err := syscall.ForkExec("/proc/self/exe", []string{"bwrap-oci-userns"}, &syscall.ProcAttr{
+		Dir: "/",
+		Env: []string{},
+		Sys: &syscall.SysProcAttr{
+			Cloneflags:                 unix.CLONE_NEWUSER,
+			UidMappings:                uids,
+			GidMappings:                gids,
+			GidMappingsEnableSetgroups: true,
+			Ptrace:                     true,
+			Pdeathsig:                  syscall.SIGKILL,
+		},
+	})
+	if err != nil {
+		return nil, err
+	}
+	var ws unix.WaitStatus
+	_, err = unix.Wait4(pid, &ws, 0, nil)
+	var f *os.File
+	if err == nil && ws.Stopped() {
+		f, err = os.Open("/proc/" + strconv.Itoa(pid) + "/ns/user")
+	} else if err == nil {
+		err = fmt.Errorf("the namespace's process ended: %v", ws)
+	}
+	_ = unix.Kill(pid, unix.SIGKILL)
+	for {
+		if _, werr := unix.Wait4(pid, &ws, 0, nil); werr != unix.EINTR {
+			break
+		}
+	}
+	return f, err
+}
