@@ -234,3 +234,28 @@ func TestKeeperNotForCreated(t *testing.T) {
 		t.Errorf("run -d started a keeper: %v", ks)
 	}
 }
+
+// TestJoinedUserNSNoFDLeak: a foreground container that joins another's
+// user namespace by path does not inherit the descriptor bwrap joined it
+// through.
+func TestJoinedUserNSNoFDLeak(t *testing.T) {
+	need(t)
+	a := multiSleeper(t)
+	pid := foreground(t, a)
+	b := newBundle(t)
+	b.edit(func(s *specs.Spec) {
+		noMappings(s, 0)
+		var ns []specs.LinuxNamespace
+		for _, n := range s.Linux.Namespaces {
+			if n.Type != specs.UserNamespace {
+				ns = append(ns, n)
+			}
+		}
+		s.Linux.Namespaces = append(ns, specs.LinuxNamespace{Type: specs.UserNamespace, Path: fmt.Sprintf("/proc/%d/ns/user", pid)})
+		s.Process.Args = []string{"/bin/ls", "/proc/self/fd"}
+	})
+	fds := strings.Fields(b.mustRun(t))
+	if len(fds) > 4 {
+		t.Errorf("open fds inside = %v, want 0 1 2 and ls's own", fds)
+	}
+}

@@ -326,12 +326,15 @@ func (rt *Runtime) create(p *Prepared, o RunOptions, m mode) (st *started, err e
 	syncFD := extra.add(syncR)
 	bwrapArgs := plan.Args()
 	hold := m == created || len(hooks.Of(hs, hooks.CreateContainer))+len(hooks.Of(hs, hooks.StartContainer)) > 0
-	// A kept user namespace is passed as --block-fd too, the one option
-	// that makes bwrap close a descriptor before the container's process
-	// runs (reading it fails at once): so only when nothing else holds
-	// the container (created, or hooks to run before its process).
+	// bwrap does not close the user namespace it joins (--userns FD), and
+	// the container would inherit it. --block-fd is the one option that
+	// makes bwrap close a descriptor before the container's process runs
+	// (reading a namespace fails at once): when nothing else holds the
+	// container on it (created, or hooks to run before its process), the
+	// user namespace is passed as --block-fd too. A kept user namespace
+	// is only used then.
+	closeFD := ""
 	var userns *os.File
-	usernsFD := ""
 	if m == foreground && !hold {
 		if userns, err = rt.keptUserNS(p); err != nil {
 			return nil, err
@@ -339,8 +342,8 @@ func (rt *Runtime) create(p *Prepared, o RunOptions, m mode) (st *started, err e
 	}
 	if userns != nil {
 		closeLater(userns)
-		usernsFD = extra.add(userns)
-		bwrapArgs = plan.ArgsJoiningUserNS(usernsFD)
+		closeFD = extra.add(userns)
+		bwrapArgs = plan.ArgsJoiningUserNS(closeFD)
 	}
 	var cg *containerCgroup
 	if plan.CgroupMount != "" {
@@ -393,7 +396,11 @@ func (rt *Runtime) create(p *Prepared, o RunOptions, m mode) (st *started, err e
 			return nil, fmt.Errorf("%s: linux.namespaces: %s namespace %s: %v", p.Config.File, kind, path, err)
 		}
 		closeLater(f)
-		argv = append(argv, "--"+map[string]string{"user": "userns", "pid": "pidns"}[kind], extra.add(f))
+		fd := extra.add(f)
+		argv = append(argv, "--"+map[string]string{"user": "userns", "pid": "pidns"}[kind], fd)
+		if kind == "user" && m == foreground && !hold {
+			closeFD = fd
+		}
 	}
 	if plan.Seccomp != nil {
 		f, err := argsMemfdBytes(plan.Seccomp)
@@ -429,8 +436,8 @@ func (rt *Runtime) create(p *Prepared, o RunOptions, m mode) (st *started, err e
 		})
 		blockW = w
 		argv = append(argv, "--block-fd", extra.add(r))
-	} else if userns != nil {
-		argv = append(argv, "--block-fd", usernsFD)
+	} else if closeFD != "" {
+		argv = append(argv, "--block-fd", closeFD)
 	}
 	if m == foreground {
 		argv = append(argv, "--die-with-parent")
