@@ -121,7 +121,14 @@ if [ "${1:-}" = --as-user ]; then
 
 	# --- checks: every runtime maps what its config says -----------------
 	# expect_map VARIANT: the uid_map and gid_map lines a container must see.
+	# "kept": a multi-id namespace from bwrap-oci's userns keeper, whose maps
+	# read relative to the keeper's namespace (docs/keeper.md; the e2e tests
+	# check the host's view).
 	expect_map() {
+		if [ "$1" = kept ]; then
+			printf '0 0 1\n1 1 65536\n0 0 1\n1 1 65536\n'
+			return
+		fi
 		echo "0 $ME 1"
 		[ "$1" = single ] || echo "1 $SUBUID 65536"
 		echo "0 $(id -g) 1"
@@ -151,8 +158,9 @@ if [ "${1:-}" = --as-user ]; then
 	log "checking that each runtime maps the ids it is asked to"
 	: >"$RES/checks.txt"
 	ok=true
+	check bwrap-oci kept "$B" --root "$RB" run -b "$BUNDLES/bwrap-oci-multi-check" chk >>"$RES/checks.txt" || ok=false
 	for v in single multi; do
-		check bwrap-oci $v "$B" --root "$RB" run -b "$BUNDLES/bwrap-oci-$v-check" chk >>"$RES/checks.txt" || ok=false
+		check bwrap-oci $v "$B" --root "$RB" --no-userns-keeper run -b "$BUNDLES/bwrap-oci-$v-check" chk >>"$RES/checks.txt" || ok=false
 		check runc $v runc --root "$RR" run -b "$BUNDLES/oci-$v-check" chk >>"$RES/checks.txt" || ok=false
 		check crun $v crun --root "$RC" run -b "$BUNDLES/oci-$v-check" chk >>"$RES/checks.txt" || ok=false
 	done
@@ -174,6 +182,7 @@ if [ "${1:-}" = --as-user ]; then
 		"runc run (single-id)" "runc --root $RR run -b $BUNDLES/oci-single b1" \
 		"crun run (single-id)" "crun --root $RC run -b $BUNDLES/oci-single b1" \
 		"bwrap-oci run (multi-id)" "$B --root $RB run -b $BUNDLES/bwrap-oci-multi b1" \
+		"bwrap-oci run --no-userns-keeper (multi-id)" "$B --root $RB --no-userns-keeper run -b $BUNDLES/bwrap-oci-multi b1" \
 		"runc run (multi-id)" "runc --root $RR run -b $BUNDLES/oci-multi b1" \
 		"crun run (multi-id)" "crun --root $RC run -b $BUNDLES/oci-multi b1" >"$RES/1-run.spec"
 	hf "$RES/1-run.json" "$RUNS" -N "$RES/1-run.spec"
@@ -282,6 +291,12 @@ if [ "${1:-}" = --as-user ]; then
 		if $has_create; then bc=$(peak_create "$B" "$RB" "$BUNDLES/bwrap-oci-multi"); else bc=skipped; fi
 		br=$(resident "$B" "$RB" "$BUNDLES/bwrap-oci-multi-sleep")
 		echo "bwrap-oci $bs $bm $bc $br"
+		# The userns keeper the multi-id runs started (docs/keeper.md):
+		# one per mapping, shared by every foreground container.
+		for p in /proc/[0-9]*; do
+			tr '\0' ' ' <"$p/cmdline" 2>/dev/null | grep -q "^[^ ]* __bwrap-oci-userns-keeper $RB/" || continue
+			awk '/^VmRSS/ { r = $2 } /^RssAnon/ { a = $2 } END { print r, a }' "$p/status"
+		done >"$RES/4-keeper.txt"
 		eval "set -- $BARE"
 		ws=$(peak "$@")
 		echo "bwrap $ws - - - - -"
@@ -505,6 +520,15 @@ OUT=$RES/report.md
 	echo "new process that is not a container's init or its descendant, divided by 5 (bwrap-oci: none since"
 	echo "\`start\` ends bwrap's monitor, as runc and crun keep no process either; docs/engines.md). Kernel memory"
 	echo "(namespaces, page tables of the container itself) is not counted."
+	echo
+	if [ -s "$RES/4-keeper.txt" ]; then
+		read -r krss kanon <"$RES/4-keeper.txt"
+		echo "The userns keeper that the multi-id \`run\` rows used (one per state root and mapping, shared by"
+		echo "every foreground container; [keeper.md](keeper.md)): $(kb2mb "$krss") resident, of which $(kb2mb "$kanon")"
+		echo "anonymous (the rest is the binary's pages, shared with every bwrap-oci process)."
+	else
+		echo "No userns keeper was running after the multi-id \`run\` rows (see [keeper.md](keeper.md))."
+	fi
 	echo
 	echo "### Targets (issue 6)"
 	echo

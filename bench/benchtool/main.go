@@ -473,7 +473,9 @@ func tableCmd(args []string) error {
 		}
 		fmt.Fprintf(&b, "| %s | %s | %s ± %s | %s | %s |", r.Command, ms(r.Median), ms(r.Mean), ms(r.Stddev), ms(r.Min), runs)
 		if *crun {
-			ref := find(func(o row) bool { return o.runtime == "crun" && o.op == r.op && o.variant == r.variant })
+			// "run --no-userns-keeper" compares with crun's "run".
+			op, _, _ := strings.Cut(r.op, " ")
+			ref := find(func(o row) bool { return o.runtime == "crun" && o.op == op && o.variant == r.variant })
 			b.WriteString(" " + ratio(r, ref) + " |")
 		}
 		if bwrapRef != nil {
