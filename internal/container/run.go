@@ -278,13 +278,36 @@ func (f *fds) add(file *os.File) string {
 func (rt *Runtime) create(p *Prepared, o RunOptions, m mode) (st *started, err error) {
 	// Runs last: the clean-up below sees the original error.
 	defer func() { err = check.Explain(err, check.Options{Bwrap: p.BwrapBin, Root: rt.Root}) }()
+	hs := p.Config.Spec.Hooks
+	hold := m == created || len(hooks.Of(hs, hooks.CreateContainer))+len(hooks.Of(hs, hooks.StartContainer)) > 0
+	// A running keeper is asked for the container's user namespace while
+	// the state dir is made (see keptUserNS).
+	var asked chan kept
+	if m == foreground && !hold && rt.keeps(p) {
+		asked = make(chan kept, 1)
+		go func() {
+			f, err := keeper.Ask(rt.keeperOptions(p))
+			asked <- kept{f, err}
+		}()
+	}
 	c, err := rt.store().Create(o.ID)
 	if err != nil {
+		if asked != nil {
+			if k := <-asked; k.f != nil {
+				k.f.Close()
+			}
+		}
 		return nil, err
 	}
 	trace("state dir created")
 	var cleanup []func()
-	hs := p.Config.Spec.Hooks
+	defer func() {
+		if asked != nil { // a failure before the answer was used
+			if k := <-asked; k.f != nil {
+				k.f.Close()
+			}
+		}
+	}()
 	var hookRec *state.State // set once the container exists: a failure runs poststop
 	defer func() {
 		for _, f := range cleanup {
@@ -325,7 +348,6 @@ func (rt *Runtime) create(p *Prepared, o RunOptions, m mode) (st *started, err e
 	closeLater(statusFile)
 	syncFD := extra.add(syncR)
 	bwrapArgs := plan.Args()
-	hold := m == created || len(hooks.Of(hs, hooks.CreateContainer))+len(hooks.Of(hs, hooks.StartContainer)) > 0
 	// bwrap does not close the user namespace it joins (--userns FD), and
 	// the container would inherit it. --block-fd is the one option that
 	// makes bwrap close a descriptor before the container's process runs
@@ -335,8 +357,10 @@ func (rt *Runtime) create(p *Prepared, o RunOptions, m mode) (st *started, err e
 	// is only used then.
 	closeFD := ""
 	var userns *os.File
-	if m == foreground && !hold {
-		if userns, err = rt.keptUserNS(p); err != nil {
+	if asked != nil {
+		k := <-asked
+		asked = nil
+		if userns, err = rt.keptUserNS(p, k); err != nil {
 			return nil, err
 		}
 	}
@@ -767,19 +791,35 @@ func waitExec(pid int, bwrapBin string, limit time.Duration) {
 	}
 }
 
-// keptUserNS returns a user namespace for a foreground container, made and
-// mapped by the mapping's keeper (internal/keeper), where that saves the
-// runtime newuidmap and newgidmap: the caller is unprivileged, bwrap is not
-// setuid, and the maps need the helpers. nil means that bwrap creates the
+// keeps reports whether a user namespace from the mapping's keeper
+// (internal/keeper) would save the runtime newuidmap and newgidmap: the
+// caller is unprivileged, bwrap is not setuid, and the maps need the
+// helpers.
+func (rt *Runtime) keeps(p *Prepared) bool {
+	plan := p.Plan
+	return plan.NewUserNS && plan.NeedsHelper && !rt.NoKeeper && rt.Root != "" && !p.Features.Setuid && os.Geteuid() != 0
+}
+
+func (rt *Runtime) keeperOptions(p *Prepared) keeper.Options {
+	return keeper.Options{Root: rt.Root, UIDMap: p.Plan.UIDMap, GIDMap: p.Plan.GIDMap, Idle: rt.KeeperIdle}
+}
+
+// kept is what keeper.Ask answered.
+type kept struct {
+	f   *os.File
+	err error
+}
+
+// keptUserNS returns the user namespace the keeper gave (asked), or, when
+// none runs, starts one and asks it. nil means that bwrap creates the
 // namespace and the runtime maps it. The helpers' failure to map the
 // keeper's namespace is the container's failure (they would fail the same
 // way for it); any other problem with the keeper costs only speed.
-func (rt *Runtime) keptUserNS(p *Prepared) (*os.File, error) {
-	plan := p.Plan
-	if !plan.NewUserNS || !plan.NeedsHelper || rt.NoKeeper || rt.Root == "" || p.Features.Setuid || os.Geteuid() == 0 {
-		return nil, nil
+func (rt *Runtime) keptUserNS(p *Prepared, asked kept) (*os.File, error) {
+	f, err := asked.f, asked.err
+	if errors.Is(err, keeper.ErrNotRunning) {
+		f, err = keeper.Get(rt.keeperOptions(p))
 	}
-	f, err := keeper.Get(keeper.Options{Root: rt.Root, UIDMap: plan.UIDMap, GIDMap: plan.GIDMap, Idle: rt.KeeperIdle})
 	var he *idmap.HelperError
 	switch {
 	case errors.As(err, &he):

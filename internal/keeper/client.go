@@ -34,19 +34,11 @@ const replyTimeout = 5 * time.Second
 // Any other error means that no keeper can serve; the caller then maps the
 // container's namespace itself.
 func Get(o Options) (*os.File, error) {
-	if len(o.UIDMap) == 0 || len(o.GIDMap) == 0 {
-		return nil, errors.New("keeper: no mapping")
-	}
-	dir := filepath.Join(o.Root, Dir)
-	key := Key(o.UIDMap, o.GIDMap)
-	sock := filepath.Join(dir, key+".sock")
-	if len(sock) >= len(unix.RawSockaddrUnix{}.Path) {
-		return nil, fmt.Errorf("keeper: socket path %s is too long", sock)
-	}
-	f, err := request(sock, o)
-	if err == nil || !errors.Is(err, errNotRunning) {
+	f, err := Ask(o)
+	if !errors.Is(err, ErrNotRunning) {
 		return f, err
 	}
+	dir, key, sock, _ := paths(o)
 	if err := ensureDir(o.Root, dir); err != nil {
 		return nil, err
 	}
@@ -56,7 +48,32 @@ func Get(o Options) (*os.File, error) {
 	return request(sock, o)
 }
 
-var errNotRunning = errors.New("keeper: not running")
+// Ask is Get without starting a keeper: with none running it returns
+// ErrNotRunning, and has no effect.
+func Ask(o Options) (*os.File, error) {
+	_, _, sock, err := paths(o)
+	if err != nil {
+		return nil, err
+	}
+	return request(sock, o)
+}
+
+// ErrNotRunning is Ask's error when no keeper serves the mapping.
+var ErrNotRunning = errors.New("keeper: not running")
+
+// paths gives the keepers' directory, the mapping's key and its socket.
+func paths(o Options) (dir, key, sock string, err error) {
+	if len(o.UIDMap) == 0 || len(o.GIDMap) == 0 {
+		return "", "", "", errors.New("keeper: no mapping")
+	}
+	dir = filepath.Join(o.Root, Dir)
+	key = Key(o.UIDMap, o.GIDMap)
+	sock = filepath.Join(dir, key+".sock")
+	if len(sock) >= len(unix.RawSockaddrUnix{}.Path) {
+		return "", "", "", fmt.Errorf("keeper: socket path %s is too long", sock)
+	}
+	return dir, key, sock, nil
+}
 
 // request asks the keeper at sock for a namespace and checks that it is
 // nested in a namespace with o's maps, owned by the keeper that answered.
@@ -68,7 +85,7 @@ func request(sock string, o Options) (*os.File, error) {
 	defer unix.Close(fd)
 	if err := unix.Connect(fd, &unix.SockaddrUnix{Name: sock}); err != nil {
 		if err == unix.ENOENT || err == unix.ECONNREFUSED {
-			return nil, errNotRunning
+			return nil, ErrNotRunning
 		}
 		return nil, fmt.Errorf("keeper: connecting to %s: %v", sock, err)
 	}
