@@ -66,6 +66,7 @@ if [ "${1:-}" = --in-ns ]; then
 		-n "bare bwrap (single-id)" -p true "$BARE" \
 		-n "bwrap-oci run (single-id)" -p true "$B --root $R run -b $SINGLE p" \
 		-n "bwrap-oci run (multi-id)" -p true "$B --root $R run -b $MULTI p" \
+		-n "bwrap-oci run --no-userns-keeper (multi-id)" -p true "$B --root $R --no-userns-keeper run -b $MULTI p" \
 		-n "minimal Go runtime, same protocol (multi-id)" -p true "$FLOOR" \
 		-n "bare bwrap (single-id) from a Go parent" -p true "$T wrap $BARE" \
 		-n "newuidmap (exec + checks, write refused)" -p true "newuidmap $SLEEPER 0 $BUID 1" >/dev/null 2>&1
@@ -75,10 +76,11 @@ if [ "${1:-}" = --in-ns ]; then
 	dry=$(g "run --dry-run (probe cached)") drync=$(g "run --dry-run (probe not cached)")
 	bare=$(g "bare bwrap (single-id)") r1=$(g "bwrap-oci run (single-id)")
 	rm_=$(g "bwrap-oci run (multi-id)") nu=$(g "newuidmap (exec + checks, write refused)")
+	nok=$(g "bwrap-oci run --no-userns-keeper (multi-id)")
 	floor=$(g "minimal Go runtime, same protocol (multi-id)") wrap=$(g "bare bwrap (single-id) from a Go parent")
 	"$T" table -crun=false -json "$P/phases.json"
 	echo
-	awk -v tru="$tru" -v ver="$ver" -v dry="$dry" -v drync="$drync" -v bare="$bare" -v r1="$r1" -v rm_="$rm_" -v nu="$nu" -v floor="$floor" -v wrap="$wrap" 'BEGIN {
+	awk -v tru="$tru" -v ver="$ver" -v dry="$dry" -v drync="$drync" -v bare="$bare" -v r1="$r1" -v rm_="$rm_" -v nu="$nu" -v floor="$floor" -v wrap="$wrap" -v nok="$nok" 'BEGIN {
 		print "| phase (derived from the medians) | ms | share of run (multi-id) |"
 		print "|---|---:|---:|"
 		row("exec of a tiny static binary (floor of any runtime)", tru)
@@ -86,14 +88,15 @@ if [ "${1:-}" = --in-ns ]; then
 		row("prepare: load, validate, subuid, translate, cached probe (dry-run − --version)", dry - ver)
 		row("bwrap itself, single-id (bare bwrap call)", bare)
 		row("run orchestration: state dir, memfd, pipes, info-fd, state write, waits (run single − dry-run − bare)", r1 - dry - bare)
-		row("multi-id: newuidmap + newgidmap instead of direct writes (run multi − run single)", rm_ - r1)
+		row("multi-id: a user namespace from the keeper instead of one made by bwrap (run multi − run single)", rm_ - r1)
 		printf "| total: bwrap-oci run (multi-id) | %.2f | 100%% |\n", rm_
 		print ""
 		printf "- the bwrap feature probe, when its cache is cold (dry-run uncached − cached): %.2f ms\n", drync - dry
+		printf "- without the userns keeper (--no-userns-keeper: newuidmap + newgidmap per container), run multi-id takes %.2f ms, %.2f ms more\n", nok, nok - rm_
 		printf "- one newuidmap exec (setuid, parses /etc/subuid, refused write): %.2f ms\n", nu
-		printf "- the floor of the design: a minimal Go runtime (benchtool floor: bwrap on --args, --info-fd,\n"
+		printf "- the floor of the newuidmap design: a minimal Go runtime (benchtool floor: bwrap on --args, --info-fd,\n"
 		printf "  --userns-block-fd, newuidmap and newgidmap side by side, nothing else) takes %.2f ms, %.2f x the\n", floor, floor / bare
-		printf "  bare bwrap call; bwrap-oci run (multi-id) adds %.2f ms to it (config, checks, state)\n", rm_ - floor
+		printf "  bare bwrap call; bwrap-oci run --no-userns-keeper (multi-id) adds %.2f ms to it (config, checks, state)\n", nok - floor
 		printf "- of that floor, a Go parent alone (benchtool wrap: exec the bare bwrap call and wait) costs %.2f ms\n", wrap - bare
 	}
 	function row(name, v) { printf "| %s | %.2f | %.0f%% |\n", name, v, 100 * v / rm_ }'
