@@ -1,7 +1,6 @@
 package container
 
 import (
-	"os"
 	"path/filepath"
 
 	"github.com/bwrap-oci/bwrap-oci/internal/spec"
@@ -19,7 +18,7 @@ const FrozenConfig = "config.json"
 // (and costs no encoding).
 func freezeConfig(dir string, data []byte) (string, error) {
 	path := filepath.Join(dir, FrozenConfig)
-	return path, os.WriteFile(path, data, 0o600)
+	return path, state.WriteFile(path, data, 0o600)
 }
 
 // createdConfig loads a container's frozen config once per invocation.

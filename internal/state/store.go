@@ -10,8 +10,10 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 
 	"golang.org/x/sys/unix"
 )
@@ -115,12 +117,16 @@ func (s Store) dir(id string) (string, error) {
 // ensureRoot creates the root directory (0700) if needed and checks that it
 // is a directory owned by the current euid, tightening its mode to 0700.
 func (s Store) ensureRoot() error {
-	if err := os.MkdirAll(s.Root, 0o700); err != nil {
-		return fmt.Errorf("creating state root: %w", err)
-	}
 	var st unix.Stat_t
-	if err := unix.Stat(s.Root, &st); err != nil {
-		return &os.PathError{Op: "stat", Path: s.Root, Err: err}
+	// An existing directory needs no MkdirAll (whose first step is this
+	// stat); anything else gets MkdirAll's work and errors.
+	if err := unix.Stat(s.Root, &st); err != nil || st.Mode&unix.S_IFMT != unix.S_IFDIR {
+		if err := os.MkdirAll(s.Root, 0o700); err != nil {
+			return fmt.Errorf("creating state root: %w", err)
+		}
+		if err := unix.Stat(s.Root, &st); err != nil {
+			return &os.PathError{Op: "stat", Path: s.Root, Err: err}
+		}
 	}
 	if st.Mode&unix.S_IFMT != unix.S_IFDIR {
 		return fmt.Errorf("state root %s is not a directory", s.Root)
@@ -152,7 +158,12 @@ func (s Store) Create(id string) (*Container, error) {
 	if err != nil {
 		return nil, fmt.Errorf("creating container %q: %w", id, err)
 	}
-	defer os.RemoveAll(tmp) // no-op once renamed
+	renamed := false
+	defer func() {
+		if !renamed {
+			os.RemoveAll(tmp)
+		}
+	}()
 	lock, err := openLock(filepath.Join(tmp, LockFile), true)
 	if err != nil {
 		return nil, fmt.Errorf("creating container %q: %w", id, err)
@@ -161,6 +172,7 @@ func (s Store) Create(id string) (*Container, error) {
 	err = unix.Renameat2(unix.AT_FDCWD, tmp, unix.AT_FDCWD, dir, unix.RENAME_NOREPLACE)
 	switch {
 	case err == nil:
+		renamed = true
 		return c, nil
 	case err == unix.EEXIST || err == unix.ENOTEMPTY:
 		c.Close()
@@ -307,21 +319,32 @@ func (c *Container) Save(st *State) error {
 	if st.ID != c.id {
 		return fmt.Errorf("container %q: refusing to save state of container %q", c.id, st.ID)
 	}
-	data, err := json.Marshal(st)
+	data, err := marshalState(st)
 	if err != nil {
 		return fmt.Errorf("container %q: encoding state: %w", c.id, err)
 	}
 	data = append(data, '\n')
 	path := filepath.Join(c.dir, StateFile)
-	f, err := os.CreateTemp(c.dir, "."+StateFile+".tmp*") // mode 0600
+	// os.CreateTemp(c.dir, ".state.json.tmp*") (mode 0600), in plain
+	// system calls.
+	prefix := filepath.Join(c.dir, "."+StateFile+".tmp")
+	var tmp string
+	var fd int
+	for try := 1; ; try++ {
+		tmp = prefix + strconv.FormatUint(uint64(rand.Uint32()), 10)
+		fd, err = openFile(tmp, syscall.O_RDWR|syscall.O_CREAT|syscall.O_EXCL, 0o600)
+		if !errors.Is(err, os.ErrExist) {
+			break
+		}
+		if try == 10000 {
+			err = &os.PathError{Op: "createtemp", Path: prefix + "*", Err: os.ErrExist}
+			break
+		}
+	}
 	if err != nil {
 		return fmt.Errorf("writing state file %s: %w", path, err)
 	}
-	tmp := f.Name()
-	_, err = f.Write(data)
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
+	err = writeClose(fd, tmp, data)
 	if err == nil {
 		err = os.Rename(tmp, path)
 	}
