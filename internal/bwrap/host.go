@@ -1,8 +1,6 @@
 package bwrap
 
 import (
-	"os"
-
 	securejoin "github.com/cyphar/filepath-securejoin"
 	"golang.org/x/sys/unix"
 )
@@ -12,11 +10,15 @@ type RealHost struct{}
 
 // Kind stats hostPath, following symlinks.
 func (RealHost) Kind(hostPath string) Kind {
-	fi, err := os.Stat(hostPath)
+	var st unix.Stat_t
+	err := unix.Stat(hostPath, &st)
+	for err == unix.EINTR { // as os.Stat
+		err = unix.Stat(hostPath, &st)
+	}
 	switch {
 	case err != nil:
 		return Missing
-	case fi.IsDir():
+	case st.Mode&unix.S_IFMT == unix.S_IFDIR:
 		return Dir
 	}
 	return File

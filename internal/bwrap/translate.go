@@ -178,6 +178,30 @@ type translator struct {
 	mounts   []planned
 	devTmpfs bool // /dev is bwrap's --dev
 	ns       map[specs.LinuxNamespaceType]specs.LinuxNamespace
+	resolved map[[2]string]inRoot // Host.InRoot's answers, by root and path
+}
+
+// inRoot is an answer of Host.InRoot.
+type inRoot struct {
+	path string
+	err  error
+}
+
+// inRoot asks Host.InRoot once per root and path: resolving a path in the
+// rootfs walks it with a system call per component, and the translator
+// resolves most mount destinations twice (resolve, then inContainer) and the
+// process's executable twice (isInit).
+func (t *translator) inRoot(root, p string) (string, error) {
+	k := [2]string{root, p}
+	if r, ok := t.resolved[k]; ok {
+		return r.path, r.err
+	}
+	h, err := t.in.Host.InRoot(root, p)
+	if t.resolved == nil {
+		t.resolved = map[[2]string]inRoot{}
+	}
+	t.resolved[k] = inRoot{h, err}
+	return h, err
 }
 
 // planned is a mount in the container, for resolving container paths.
@@ -237,15 +261,9 @@ func (t *translator) errorf(field, format string, a ...any) error {
 // unhandled reports every field present in the config that no step handled.
 func (t *translator) unhandled() {
 	reported := map[string]bool{}
+	handled := newCoverSet(t.handled)
 	for _, p := range t.in.Config.Present {
-		covered := false
-		for _, h := range t.handled {
-			if spec.Covers(h, p) {
-				covered = true
-				break
-			}
-		}
-		if covered {
+		if handled.covers(p) {
 			continue
 		}
 		// Report a field once, at its nearest object-level name.
@@ -259,6 +277,31 @@ func (t *translator) unhandled() {
 		reported[f] = true
 		t.plan.Findings = append(t.plan.Findings, Finding{Field: f, Msg: "not supported by bwrap-oci: ignored", Unknown: !spec.Known(p)})
 	}
+}
+
+// coverSet answers whether any of a set of JSON paths covers a path
+// (spec.Covers) by looking up the path's own prefixes (up to each '.' or
+// '['), instead of trying every path of the set.
+type coverSet map[string]bool
+
+func newCoverSet(paths []string) coverSet {
+	s := make(coverSet, len(paths))
+	for _, p := range paths {
+		s[p] = true
+	}
+	return s
+}
+
+func (s coverSet) covers(p string) bool {
+	if s[p] {
+		return true
+	}
+	for i := 0; i < len(p); i++ {
+		if (p[i] == '.' || p[i] == '[') && s[p[:i]] {
+			return true
+		}
+	}
+	return false
 }
 
 func (t *translator) namespaces() error {
@@ -719,7 +762,7 @@ func (t *translator) inContainer(p string) (string, error) {
 	if m, _ := t.resolve(p); m.kind != "rootfs" {
 		return p, nil
 	}
-	h, err := t.in.Host.InRoot(t.in.Rootfs, p)
+	h, err := t.inRoot(t.in.Rootfs, p)
 	if err != nil {
 		return "", err
 	}
@@ -747,7 +790,7 @@ func (t *translator) resolve(p string) (planned, string) {
 	}
 	rel := strings.TrimPrefix(strings.TrimPrefix(p, m.dest), "/")
 	if m.kind == "rootfs" {
-		h, err := t.in.Host.InRoot(m.host, p)
+		h, err := t.inRoot(m.host, p)
 		if err != nil {
 			return m, ""
 		}
@@ -1121,7 +1164,7 @@ func (t *translator) isInit() bool {
 	if len(t.s.Process.Args) == 0 || !path.IsAbs(t.s.Process.Args[0]) {
 		return false
 	}
-	h, err := t.in.Host.InRoot(t.in.Rootfs, t.s.Process.Args[0])
+	h, err := t.inRoot(t.in.Rootfs, t.s.Process.Args[0])
 	return err == nil && filepath.Base(h) == "systemd"
 }
 
