@@ -111,6 +111,8 @@ type started struct {
 	notify    *notifyRelay     // nil unless NOTIFY_SOCKET is set (foreground)
 	block     *os.File         // foreground with container hooks: releases --block-fd
 	rec       *state.State
+	sigs      chan os.Signal // caught since before bwrap started (see Run)
+	notified  chan struct{}  // closed once sigs is registered
 }
 
 // mode says how far start takes a container.
@@ -140,10 +142,22 @@ func (rt *Runtime) Run(p *Prepared, o RunOptions) (int, error) {
 			rt.warn(p.Config.File + ": process.terminal: standard input is not a terminal: the process runs without one")
 		}
 	}
+	// Signals are caught from now on, as runc does: one that arrives
+	// while the container is created is forwarded to its init once that
+	// runs (see wait). signal.Notify enables each signal in a round trip
+	// to the runtime's signal thread, about a millisecond in all: on
+	// another goroutine it overlaps the creation.
+	sigs := make(chan os.Signal, 16)
+	notified := make(chan struct{})
+	go func() {
+		signal.Notify(sigs)
+		close(notified)
+	}()
 	st, err := rt.create(p, o, foreground)
 	if err != nil {
 		return 1, err
 	}
+	st.sigs, st.notified = sigs, notified
 	hs := p.Config.Spec.Hooks
 	if st.block != nil {
 		if err := rt.runHooks(hooks.StartContainer, hs, hookState(st.rec, specs.StateCreated)); err != nil {
@@ -885,8 +899,13 @@ func (rt *Runtime) startMaps(pid int, plan *bwrap.Plan) (wait func() error, err 
 // wait forwards signals to the container's init until bwrap exits, and
 // returns the exit status.
 func (rt *Runtime) wait(st *started) int {
-	sigs := make(chan os.Signal, 16)
-	signal.Notify(sigs)
+	sigs := st.sigs
+	if sigs == nil {
+		sigs = make(chan os.Signal, 16)
+		signal.Notify(sigs)
+	} else {
+		<-st.notified
+	}
 	done := make(chan error, 1)
 	go func() {
 		err := proc.Wait(st.cmd)
