@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -89,14 +90,29 @@ func (c *containerCgroup) remove() {
 	if c.fd != nil {
 		c.fd.Close()
 	}
-	var dirs []string
-	_ = filepath.WalkDir(c.dir, func(p string, d os.DirEntry, err error) error {
-		if err == nil && d.IsDir() {
-			dirs = append(dirs, p)
+	// The container is over once its init has exited: whatever is still in
+	// its cgroup (a process of an exec, one still exiting) is killed
+	// (cgroup.kill, Linux 5.14), and the directories are removed as soon
+	// as they are empty, waiting up to a second for processes to go.
+	_ = os.WriteFile(filepath.Join(c.dir, "cgroup.kill"), []byte("1"), 0)
+	deadline := time.Now().Add(time.Second)
+	for {
+		var dirs []string
+		_ = filepath.WalkDir(c.dir, func(p string, d os.DirEntry, err error) error {
+			if err == nil && d.IsDir() {
+				dirs = append(dirs, p)
+			}
+			return nil
+		})
+		busy := false
+		for i := len(dirs) - 1; i >= 0; i-- {
+			if err := unix.Rmdir(dirs[i]); err == unix.EBUSY {
+				busy = true
+			}
 		}
-		return nil
-	})
-	for i := len(dirs) - 1; i >= 0; i-- {
-		_ = unix.Rmdir(dirs[i])
+		if !busy || time.Now().After(deadline) {
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }
