@@ -21,9 +21,9 @@
 package keeper
 
 import (
-	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"hash/fnv"
 	"strconv"
 	"strings"
 	"time"
@@ -45,11 +45,14 @@ const (
 	protocol = "2"
 )
 
-// Key names the keeper of a mapping: the first 96 bits of the SHA-256 of
-// the protocol and the uid and gid maps, in hex.
+// Key names the keeper of a mapping: 96 bits of the 128-bit FNV-1a hash of
+// the protocol and the uid and gid maps, in hex. It need not resist
+// attack: only the user can make a keeper, and every answer is checked
+// against the maps (see verify).
 func Key(uids, gids []idmap.Mapping) string {
-	sum := sha256.Sum256([]byte("bwrap-oci keeper " + protocol + "\nuid_map\n" + idmap.Format(uids) + "gid_map\n" + idmap.Format(gids)))
-	return hex.EncodeToString(sum[:12])
+	h := fnv.New128a()
+	h.Write([]byte("bwrap-oci keeper " + protocol + "\nuid_map\n" + idmap.Format(uids) + "gid_map\n" + idmap.Format(gids)))
+	return hex.EncodeToString(h.Sum(nil)[:12])
 }
 
 // Nested returns the map of a user namespace nested in one mapped by ms, such
