@@ -205,6 +205,8 @@ fuzz_targets=(
 	"./internal/signals FuzzParse"      # signal names and numbers
 	"./internal/seccomp FuzzCompile"    # linux.seccomp to BPF
 	"./internal/unit FuzzExecLine"      # systemd unit ExecStart= lines
+	"./internal/bwrap FuzzDecodeCache"  # the probe cache scanner agrees with encoding/json
+	"./internal/state FuzzMarshalState" # state.json's encoder agrees with encoding/json
 )
 fuzz_tests() {
 	local entry pkg target rc=0 file name dir
