@@ -412,6 +412,12 @@ func TestDemoSystemd(t *testing.T) {
 		t.Fatalf("democonfig: %s", r.describe())
 	}
 
+	// The runtime runs inside the container's cgroup: it must not start a
+	// userns keeper there, which would stay after the container (see
+	// keptUserNS). With no keeper running, it would start one.
+	for kpid := range keeperProcs(h.stateRoot) {
+		_ = syscall.Kill(kpid, syscall.SIGKILL)
+	}
 	start := time.Now()
 	run := startBG(t, cg, "run", "--bundle", bdir, id)
 	pid := waitPid(t, id, run)

@@ -374,7 +374,12 @@ func (rt *Runtime) create(p *Prepared, o RunOptions, m mode) (st *started, err e
 	if asked != nil {
 		k := <-asked
 		asked = nil
-		if userns, err = rt.keptUserNS(p, k); err != nil {
+		// An init such as systemd gets a cgroup of its own, and its runtime
+		// may run inside that cgroup (in a unit, or as the systemd demo
+		// does): a keeper started there would stay in it after the
+		// container. It takes a keeper that runs, and starts none; it is
+		// long-lived, so what a keeper saves matters little to it.
+		if userns, err = rt.keptUserNS(p, k, plan.Init == ""); err != nil {
 			return nil, err
 		}
 	}
@@ -825,13 +830,13 @@ type kept struct {
 }
 
 // keptUserNS returns the user namespace the keeper gave (asked), or, when
-// none runs, starts one and asks it. nil means that bwrap creates the
+// none runs and spawn allows, starts one and asks it. nil means that bwrap creates the
 // namespace and the runtime maps it. The helpers' failure to map the
 // keeper's namespace is the container's failure (they would fail the same
 // way for it); any other problem with the keeper costs only speed.
-func (rt *Runtime) keptUserNS(p *Prepared, asked kept) (*os.File, error) {
+func (rt *Runtime) keptUserNS(p *Prepared, asked kept, spawn bool) (*os.File, error) {
 	f, err := asked.f, asked.err
-	if errors.Is(err, keeper.ErrNotRunning) {
+	if errors.Is(err, keeper.ErrNotRunning) && spawn {
 		f, err = keeper.Get(rt.keeperOptions(p))
 	}
 	var he *idmap.HelperError
