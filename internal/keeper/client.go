@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/bwrap-oci/bwrap-oci/internal/idmap"
+	"github.com/bwrap-oci/bwrap-oci/internal/state"
 	"golang.org/x/sys/unix"
 )
 
@@ -204,22 +205,11 @@ func ensureDir(root, dir string) error {
 
 // lock takes the lock that serialises starting and ending a keeper.
 func lock(dir, key string) (*os.File, error) {
-	path := filepath.Join(dir, key+".lock")
-	fd, err := unix.Open(path, unix.O_RDWR|unix.O_CREAT|unix.O_CLOEXEC|unix.O_NOFOLLOW, 0o600)
+	l, err := state.OpenLock(filepath.Join(dir, key+".lock"), true)
 	if err != nil {
 		return nil, fmt.Errorf("keeper: %v", err)
 	}
-	for {
-		err = unix.Flock(fd, unix.LOCK_EX)
-		if err != unix.EINTR {
-			break
-		}
-	}
-	if err != nil {
-		unix.Close(fd)
-		return nil, fmt.Errorf("keeper: locking %s: %v", path, err)
-	}
-	return os.NewFile(uintptr(fd), path), nil
+	return l, nil
 }
 
 // spawn starts the keeper of o's mapping, unless another process did while

@@ -164,7 +164,7 @@ func (s Store) Create(id string) (*Container, error) {
 			os.RemoveAll(tmp)
 		}
 	}()
-	lock, err := openLock(filepath.Join(tmp, LockFile), true)
+	lock, err := OpenLock(filepath.Join(tmp, LockFile), true)
 	if err != nil {
 		return nil, fmt.Errorf("creating container %q: %w", id, err)
 	}
@@ -215,11 +215,11 @@ func (s Store) Open(id string) (*Container, error) {
 			return nil, err
 		}
 		var st unix.Stat_t
-		lock, err := openLock(lockPath, false)
+		lock, err := OpenLock(lockPath, false)
 		if errors.Is(err, os.ErrNotExist) {
 			// Damaged directory (or Create's fallback path mid-way):
 			// recreate the lock file so the container can be handled.
-			lock, err = openLock(lockPath, true)
+			lock, err = OpenLock(lockPath, true)
 			if errors.Is(err, os.ErrNotExist) {
 				return nil, &idError{id: id, err: ErrNotExist}
 			}
@@ -256,9 +256,9 @@ func (s Store) Open(id string) (*Container, error) {
 	return nil, fmt.Errorf("container %q: its lock file keeps changing", id)
 }
 
-// openLock opens (optionally creating) a lock file and takes an exclusive
+// OpenLock opens (optionally creating) a lock file and takes an exclusive
 // flock on it, blocking until it is available.
-func openLock(path string, create bool) (*os.File, error) {
+func OpenLock(path string, create bool) (*os.File, error) {
 	flags := unix.O_RDWR | unix.O_CLOEXEC | unix.O_NOFOLLOW
 	if create {
 		flags |= unix.O_CREAT
