@@ -29,7 +29,9 @@ func (l *lifecycleFlags) register(cmd *cobra.Command) {
 }
 
 // prepare resolves the ID and translates the bundle.
-func (l *lifecycleFlags) prepare(g *globals, args []string, needState bool) (*container.Runtime, *container.Prepared, string, error) {
+// prepare prepares the bundle; foreground says it is for `run` in the
+// foreground (see container.Runtime.AskKeeperEarly).
+func (l *lifecycleFlags) prepare(g *globals, args []string, needState, foreground bool) (*container.Runtime, *container.Prepared, string, error) {
 	abs, err := filepath.Abs(l.bundle)
 	if err != nil {
 		return nil, nil, "", err
@@ -46,6 +48,7 @@ func (l *lifecycleFlags) prepare(g *globals, args []string, needState bool) (*co
 		return nil, nil, "", err
 	}
 	rt.Strict = l.strict
+	rt.AskKeeperEarly = foreground
 	p, err := rt.Prepare(abs, l.config)
 	if err != nil {
 		return nil, nil, "", err
@@ -65,7 +68,7 @@ func newCreateCmd(g *globals) *cobra.Command {
 		Short: "Set a container up and hold it before its process runs (start runs it)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			rt, p, id, err := l.prepare(g, args, true)
+			rt, p, id, err := l.prepare(g, args, true, false)
 			if err != nil {
 				return err
 			}

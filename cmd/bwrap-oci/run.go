@@ -15,7 +15,7 @@ func newRunCmd(g *globals) *cobra.Command {
 		Short: "Run a container from a bundle (ID defaults to the bundle directory's name)",
 		Args:  cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			rt, p, id, err := l.prepare(g, args, !dryRun)
+			rt, p, id, err := l.prepare(g, args, !dryRun, !dryRun && !detach)
 			if err != nil {
 				return err
 			}

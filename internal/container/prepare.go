@@ -15,6 +15,7 @@ import (
 	"github.com/bwrap-oci/bwrap-oci/internal/bwrap"
 	"github.com/bwrap-oci/bwrap-oci/internal/check"
 	"github.com/bwrap-oci/bwrap-oci/internal/idmap"
+	"github.com/bwrap-oci/bwrap-oci/internal/keeper"
 	"github.com/bwrap-oci/bwrap-oci/internal/passwd"
 	"github.com/bwrap-oci/bwrap-oci/internal/spec"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -32,6 +33,10 @@ type Runtime struct {
 	// (internal/keeper); KeeperIdle is a new keeper's idle time.
 	NoKeeper   bool
 	KeeperIdle time.Duration
+	// AskKeeperEarly: Prepare is for a foreground run, so a running
+	// keeper is asked for the container's user namespace as soon as the
+	// maps are known, while the rest is prepared (see create).
+	AskKeeperEarly bool
 
 	configs map[string]*specs.Spec // created configs loaded (createdConfig)
 }
@@ -45,6 +50,8 @@ type Prepared struct {
 	Plan     *bwrap.Plan
 	BwrapBin string
 	Features bwrap.Features
+
+	asked chan kept // the keeper's answer, if it was asked early (AskKeeperEarly)
 }
 
 // Caller is who runs bwrap-oci.
@@ -77,9 +84,17 @@ func (rt *Runtime) Prepare(bundle, configFile string) (*Prepared, error) {
 	return p, check.Explain(err, check.Options{Bwrap: rt.Bwrap, Root: rt.Root})
 }
 
-func (rt *Runtime) prepare(bundle, configFile string) (*Prepared, error) {
+func (rt *Runtime) prepare(bundle, configFile string) (p *Prepared, err error) {
 	trace("prepare")
 	defer trace("prepared")
+	var asked chan kept
+	defer func() {
+		if err != nil && asked != nil {
+			if k := <-asked; k.f != nil {
+				k.f.Close()
+			}
+		}
+	}()
 	abs, err := filepath.Abs(bundle)
 	if err != nil {
 		return nil, err
@@ -135,6 +150,14 @@ func (rt *Runtime) prepare(bundle, configFile string) (*Prepared, error) {
 		if warn != "" {
 			rt.warn(warn)
 		}
+		if rt.AskKeeperEarly && !rt.NoKeeper && rt.Root != "" && !caller.Root &&
+			(idmap.NeedsHelper(in.UIDMap, caller.UID) || idmap.NeedsHelper(in.GIDMap, caller.GID)) {
+			asked = make(chan kept, 1)
+			go func(o keeper.Options) {
+				f, err := keeper.Ask(o)
+				asked <- kept{f, err}
+			}(keeper.Options{Root: rt.Root, UIDMap: in.UIDMap, GIDMap: in.GIDMap, Idle: rt.KeeperIdle})
+		}
 	}
 	bin, err := bwrap.Find(rt.Bwrap)
 	trace("mappings")
@@ -186,7 +209,7 @@ func (rt *Runtime) prepare(bundle, configFile string) (*Prepared, error) {
 	if err := checkRlimits(configFile, plan.Rlimits, caller.Root); err != nil {
 		return nil, err
 	}
-	return &Prepared{Bundle: abs, Rootfs: rootfs, Config: cfg, Data: data, Plan: plan, BwrapBin: bin, Features: feat}, nil
+	return &Prepared{Bundle: abs, Rootfs: rootfs, Config: cfg, Data: data, Plan: plan, BwrapBin: bin, Features: feat, asked: asked}, nil
 }
 
 func (rt *Runtime) warn(msg string) {

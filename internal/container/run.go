@@ -296,8 +296,14 @@ func (rt *Runtime) create(p *Prepared, o RunOptions, m mode) (st *started, err e
 	hold := m == created || len(hooks.Of(hs, hooks.CreateContainer))+len(hooks.Of(hs, hooks.StartContainer)) > 0
 	// A running keeper is asked for the container's user namespace while
 	// the state dir is made (see keptUserNS).
-	var asked chan kept
-	if m == foreground && !hold && rt.keeps(p) {
+	asked := p.asked // asked early (AskKeeperEarly), or now
+	p.asked = nil
+	if use := m == foreground && !hold && rt.keeps(p); !use && asked != nil {
+		if k := <-asked; k.f != nil {
+			k.f.Close()
+		}
+		asked = nil
+	} else if use && asked == nil {
 		asked = make(chan kept, 1)
 		go func() {
 			f, err := keeper.Ask(rt.keeperOptions(p))
