@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -257,5 +258,52 @@ func TestJoinedUserNSNoFDLeak(t *testing.T) {
 	fds := strings.Fields(b.mustRun(t))
 	if len(fds) > 4 {
 		t.Errorf("open fds inside = %v, want 0 1 2 and ls's own", fds)
+	}
+}
+
+// TestKeeperNoInheritedFDs: a keeper started by a run with --preserve-fds
+// keeps none of the descriptors the runtime was given: the write end of a
+// pipe passed to the container is closed once the container and the run
+// have ended, though the keeper still runs.
+func TestKeeperNoInheritedFDs(t *testing.T) {
+	need(t)
+	root := hdRoot(t)
+	b := newBundle(t)
+	b.edit(func(s *specs.Spec) { noMappings(s, 0); shell(s, "echo ok >&5") })
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	null, err := os.Open(os.DevNull)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer null.Close()
+	// fds 3 and 4 become the keeper's socket and its start pipe: the
+	// pipe is fd 5.
+	res := ociOpts(t, execOpts{extra: []*os.File{null, null, w}}, "--root", root, "run", "--preserve-fds", "3", "--bundle", b.dir, newID(t))
+	w.Close()
+	if res.code != 0 {
+		t.Fatalf("run: %s", res.describe())
+	}
+	if len(keeperProcs(root)) != 1 {
+		t.Fatalf("the run started no keeper: %v", keeperProcs(root))
+	}
+	done := make(chan string, 1)
+	go func() {
+		data, _ := io.ReadAll(r)
+		done <- string(data)
+	}()
+	select {
+	case got := <-done:
+		if got != "ok\n" {
+			t.Errorf("read %q from the container's fd 5, want ok", got)
+		}
+	case <-time.After(5 * time.Second):
+		t.Errorf("the pipe given with --preserve-fds is still open after the run: held by %v?", keeperProcs(root))
+		for pid := range keeperProcs(root) {
+			_ = syscall.Kill(pid, syscall.SIGKILL)
+		}
 	}
 }

@@ -31,6 +31,9 @@ func Serve(args []string) int {
 		return 2
 	}
 	const listener, ready = 3, 4
+	// Nothing else the runtime had open (descriptors it was told to
+	// preserve for a container, say) may stay open in the keeper.
+	_ = unix.CloseRange(ready+1, ^uint(0), 0)
 	b := make([]byte, 1)
 	if n, _ := unix.Read(ready, b); n != 1 {
 		return 1 // the runtime could not map the namespace
@@ -111,7 +114,7 @@ func serveOne(listener int, next chan *os.File) bool {
 	}
 	defer f.Close()
 	// One byte on a new connection: the send cannot block.
-	_ = unix.Sendmsg(c, []byte{'y'}, unix.UnixRights(int(f.Fd())), nil, 0)
+	_ = unix.Sendmsg(c, []byte{'y'}, unix.UnixRights(int(f.Fd())), nil, unix.MSG_NOSIGNAL)
 	return true
 }
 
