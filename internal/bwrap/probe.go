@@ -153,7 +153,7 @@ func readInto(path string, buf []byte) ([]byte, error) {
 }
 
 // Required are the options bwrap-oci cannot work without.
-var Required = []string{"--userns-block-fd", "--info-fd", "--json-status-fd", "--as-pid-1", "--args", "--cap-add"}
+var Required = []string{"--userns-block-fd", "--info-fd", "--as-pid-1", "--args", "--cap-add"}
 
 // Check reports what the features lack for plan.
 func (f Features) Check(plan *Plan) error {

@@ -361,11 +361,6 @@ func (rt *Runtime) create(p *Prepared, o RunOptions, m mode) (st *started, err e
 		return nil, err
 	}
 	closeLater(syncR, syncW)
-	statusFile, err := os.OpenFile(filepath.Join(c.Dir(), state.StatusFile), os.O_WRONLY|os.O_CREATE|os.O_APPEND|os.O_TRUNC|unix.O_CLOEXEC, 0o600)
-	if err != nil {
-		return nil, err
-	}
-	closeLater(statusFile)
 	syncFD := extra.add(syncR)
 	bwrapArgs := plan.Args()
 	// bwrap does not close the user namespace it joins (--userns FD), and
@@ -431,7 +426,7 @@ func (rt *Runtime) create(p *Prepared, o RunOptions, m mode) (st *started, err e
 		return nil, err
 	}
 	closeLater(argsFile)
-	argv := []string{"--args", extra.add(argsFile), "--info-fd", extra.add(infoW), "--json-status-fd", extra.add(statusFile)}
+	argv := []string{"--args", extra.add(argsFile), "--info-fd", extra.add(infoW)}
 	if plan.NewUserNS && userns == nil {
 		argv = append(argv, "--userns-block-fd", syncFD)
 	}
@@ -549,7 +544,7 @@ func (rt *Runtime) create(p *Prepared, o RunOptions, m mode) (st *started, err e
 	release := make(chan struct{})
 	err = startIn(cmd, plan, release)
 	trace("bwrap started")
-	closeAll(infoW, syncR, statusFile)
+	closeAll(infoW, syncR)
 	if err != nil {
 		return nil, fmt.Errorf("starting %s: %w", p.BwrapBin, err)
 	}

@@ -1,6 +1,6 @@
 // Package state keeps container state on disk: one directory per container
-// under a root directory, holding a lock file, state.json and bwrap's
-// status.json.
+// under a root directory, holding a lock file, state.json and the
+// container's copy of its config.
 //
 // Layout:
 //
@@ -8,7 +8,7 @@
 //	ROOT/ID/              0700
 //	ROOT/ID/lock          0600, flock(2)ed exclusively by whoever works on ID
 //	ROOT/ID/state.json    0600, replaced atomically by Save
-//	ROOT/ID/status.json   bwrap's --json-status-fd output (see ExitCode)
+//	ROOT/ID/config.json   0600, the config as it was read (container.FrozenConfig)
 //
 // Names under ROOT that are not valid container IDs (such as the temporary
 // directories used by Create and Remove, which contain '#') are ignored.
@@ -53,9 +53,8 @@ type State struct {
 
 // File names inside a container directory.
 const (
-	StateFile  = "state.json"
-	StatusFile = "status.json"
-	LockFile   = "lock"
+	StateFile = "state.json"
+	LockFile  = "lock"
 )
 
 // MaxIDLength is the longest container ID accepted. The ID is used as a

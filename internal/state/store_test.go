@@ -521,7 +521,7 @@ func TestRemove(t *testing.T) {
 	if err := c.Save(sampleState("gone")); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(c.Dir(), StatusFile), []byte("{}\n"), 0o600); err != nil {
+	if err := os.WriteFile(filepath.Join(c.Dir(), "config.json"), []byte("{}\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	if err := os.Mkdir(filepath.Join(c.Dir(), "sub"), 0o700); err != nil {
