@@ -307,3 +307,38 @@ func TestKeeperNoInheritedFDs(t *testing.T) {
 		}
 	}
 }
+
+// TestKeeperConcurrentStart: runs started together on a state root with no
+// keeper share the one keeper the first of them starts, even those that
+// asked before it served: each container's maps, seen from inside, are
+// the nested ones.
+func TestKeeperConcurrentStart(t *testing.T) {
+	need(t)
+	root := hdRoot(t)
+	b := newBundle(t)
+	b.edit(func(s *specs.Spec) { noMappings(s, 0); shell(s, "cat /proc/self/uid_map") })
+	want := fmt.Sprint(nested(ExpectedIDMap(0, h.uid, h.subuid)))
+	// Started a few milliseconds apart, the later runs ask while the
+	// first is still starting the keeper.
+	const n = 12
+	results := make(chan result, n)
+	for i := 0; i < n; i++ {
+		id := newID(t)
+		time.Sleep(2 * time.Millisecond)
+		go func() {
+			ctx, cancel := context.WithTimeout(context.Background(), cmdTimeout)
+			defer cancel()
+			results <- h.exec(ctx, execOpts{}, h.bin, "--root", root, "run", "--bundle", b.dir, id)
+		}()
+	}
+	for i := 0; i < n; i++ {
+		r := <-results
+		got, err := ParseIDMap(r.stdout)
+		if r.code != 0 || err != nil || fmt.Sprint(got) != want {
+			t.Errorf("run %d: uid_map %v (%v), want the kept namespace's %s: %s", i, got, err, want, r.describe())
+		}
+	}
+	if ks := keeperProcs(root); len(ks) != 1 {
+		t.Errorf("keepers: %v, want one", ks)
+	}
+}

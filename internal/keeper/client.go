@@ -93,7 +93,7 @@ func request(sock string, o Options) (*os.File, error) {
 	// Connecting is the request.
 	tv := unix.NsecToTimeval(replyTimeout.Nanoseconds())
 	_ = unix.SetsockoptTimeval(fd, unix.SOL_SOCKET, unix.SO_RCVTIMEO, &tv)
-	buf := make([]byte, 1)
+	buf := make([]byte, 16)
 	oob := make([]byte, unix.CmsgSpace(4))
 	var n, oobn int
 	for {
@@ -117,15 +117,19 @@ func request(sock string, o Options) (*os.File, error) {
 		return nil, fmt.Errorf("keeper: no namespace in the answer")
 	}
 	ns := os.NewFile(uintptr(fds[0]), "userns")
-	if n != 1 || buf[0] != 'y' {
+	// The answer is "y" and the keeper's pid: the peer credentials of a
+	// connection made while the runtime that started the keeper still
+	// owned the listening socket would name that runtime. The pid is only
+	// what verify checks against.
+	pid, perr := 0, errors.New("no y")
+	if n >= 2 && buf[0] == 'y' {
+		pid, perr = strconv.Atoi(string(buf[1:n]))
+	}
+	if perr != nil || pid <= 0 {
 		ns.Close()
-		return nil, fmt.Errorf("keeper: bad answer")
+		return nil, fmt.Errorf("keeper: bad answer %q", buf[:n])
 	}
-	cred, err := unix.GetsockoptUcred(fd, unix.SOL_SOCKET, unix.SO_PEERCRED)
-	if err == nil {
-		err = verify(ns, int(cred.Pid), o)
-	}
-	if err != nil {
+	if err := verify(ns, pid, o); err != nil {
 		ns.Close()
 		return nil, fmt.Errorf("keeper: %v", err)
 	}
@@ -217,9 +221,8 @@ func lock(dir, key string) (*os.File, error) {
 // own with CAP_SETUID and CAP_SETGID as ambient capabilities (so that they
 // survive its exec while its ids are not mapped yet), and waits on a pipe
 // until newuidmap and newgidmap have mapped the namespace. The runtime
-// makes the listening socket (under the lock); the keeper listens on it
-// again, which makes the credentials that clients see its own, and says
-// so before spawn returns.
+// makes the listening socket (under the lock), so that requests queue
+// from then on; the keeper says when it serves, before spawn returns.
 func spawn(o Options, dir, key, sock string) (err error) {
 	l, err := lock(dir, key)
 	if err != nil {
@@ -298,7 +301,7 @@ func spawn(o Options, dir, key, sock string) (err error) {
 		_ = cmd.Wait()
 		return err
 	}
-	// Go; the keeper answers once it listens (see Serve).
+	// Go; the keeper answers once it serves (see Serve).
 	_ = ready.SetDeadline(time.Now().Add(replyTimeout))
 	b := []byte{1}
 	if _, err = ready.Write(b); err == nil {

@@ -14,7 +14,7 @@ import (
 // Serve is the keeper process: Serve(SOCKET LOCK IDLE), with its listening
 // socket on fd 3 and, on fd 4, a socket on which the runtime releases it
 // once its user namespace is mapped, and to which it answers once it
-// listens. It answers each request of its own user with a new nested user
+// serves. It answers each request of its own user with a new nested user
 // namespace (one is made ahead of time), and exits after IDLE without
 // requests, removing its socket. It returns the exit status. Requests are
 // served with plain blocking system calls on one thread: a request costs
@@ -37,12 +37,6 @@ func Serve(args []string) int {
 	b := make([]byte, 1)
 	if n, _ := unix.Read(ready, b); n != 1 {
 		return 1 // the runtime could not map the namespace
-	}
-	// Listening again makes the peer credentials that clients read (and
-	// check: see verify) the keeper's, not those of the runtime that
-	// made the socket.
-	if err := unix.Listen(listener, 64); err != nil {
-		return 1
 	}
 	if err := unix.SetNonblock(listener, true); err != nil {
 		return 1
@@ -113,8 +107,9 @@ func serveOne(listener int, next chan *os.File) bool {
 		return true
 	}
 	defer f.Close()
-	// One byte on a new connection: the send cannot block.
-	_ = unix.Sendmsg(c, []byte{'y'}, unix.UnixRights(int(f.Fd())), nil, unix.MSG_NOSIGNAL)
+	// "y" and the keeper's pid (see request), a few bytes on a new
+	// connection: the send cannot block.
+	_ = unix.Sendmsg(c, []byte("y"+strconv.Itoa(os.Getpid())), unix.UnixRights(int(f.Fd())), nil, unix.MSG_NOSIGNAL)
 	return true
 }
 
