@@ -342,3 +342,19 @@ func TestKeeperConcurrentStart(t *testing.T) {
 		t.Errorf("keepers: %v, want one", ks)
 	}
 }
+
+// TestKeeperRelativeRoot: with --root given relative to the working
+// directory, the keeper (which runs in /) still serves.
+func TestKeeperRelativeRoot(t *testing.T) {
+	need(t)
+	root := hdRoot(t) // in h.base, the commands' working directory
+	b := newBundle(t)
+	b.edit(func(s *specs.Spec) { noMappings(s, 0); shell(s, "cat /proc/self/uid_map") })
+	for i := 0; i < 2; i++ {
+		r := mustOCI(t, "--root", filepath.Base(root), "run", "--bundle", b.dir, newID(t))
+		got, err := ParseIDMap(r.stdout)
+		if want := nested(ExpectedIDMap(0, h.uid, h.subuid)); err != nil || fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Errorf("run %d: uid_map %v (%v), want the kept namespace's %v", i, got, err, want)
+		}
+	}
+}

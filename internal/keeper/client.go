@@ -67,7 +67,12 @@ func paths(o Options) (dir, key, sock string, err error) {
 	if len(o.UIDMap) == 0 || len(o.GIDMap) == 0 {
 		return "", "", "", errors.New("keeper: no mapping")
 	}
-	dir = filepath.Join(o.Root, Dir)
+	// Absolute: the keeper runs in /.
+	root, err := filepath.Abs(o.Root)
+	if err != nil {
+		return "", "", "", fmt.Errorf("keeper: %v", err)
+	}
+	dir = filepath.Join(root, Dir)
 	key = Key(o.UIDMap, o.GIDMap)
 	sock = filepath.Join(dir, key+".sock")
 	if len(sock) >= len(unix.RawSockaddrUnix{}.Path) {
