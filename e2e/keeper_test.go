@@ -72,6 +72,13 @@ func parentNSIno(t *testing.T, path string) uint64 {
 // container is killed when the test ends.
 func foreground(t *testing.T, b *bundle, global ...string) int {
 	t.Helper()
+	pid, _ := foregroundID(t, b, global...)
+	return pid
+}
+
+// foregroundID is foreground that also returns the container's ID.
+func foregroundID(t *testing.T, b *bundle, global ...string) (int, string) {
+	t.Helper()
 	id := newID(t)
 	done := make(chan result, 1)
 	go func() {
@@ -88,7 +95,7 @@ func foreground(t *testing.T, b *bundle, global ...string) int {
 	if r := mustOCI(t, append(global, "state", id)...); json.Unmarshal([]byte(r.stdout), &st) != nil {
 		t.Fatalf("state: %s", r.describe())
 	}
-	return st.Pid
+	return st.Pid, id
 }
 
 func multiSleeper(t *testing.T) *bundle {
@@ -112,7 +119,13 @@ func TestKeeperNestsEachContainer(t *testing.T) {
 	root := hdRoot(t)
 	var pids []int
 	for i := 0; i < 2; i++ {
-		pids = append(pids, foreground(t, multiSleeper(t), "--root", root))
+		pid, id := foregroundID(t, multiSleeper(t), "--root", root)
+		pids = append(pids, pid)
+		// exec joins the container's (kept) user namespace.
+		r := mustOCI(t, "--root", root, "exec", id, "sh", "-c", "id -u; cat /proc/self/uid_map")
+		if want := nested(ExpectedIDMap(0, h.uid, h.subuid)); !sameMapText(r.stdout, want) {
+			t.Errorf("exec in %s: %q, want uid 0 and the kept maps %v", id, r.stdout, want)
+		}
 	}
 	ks := keeperProcs(root)
 	if len(ks) != 1 {
@@ -357,4 +370,11 @@ func TestKeeperRelativeRoot(t *testing.T) {
 			t.Errorf("run %d: uid_map %v (%v), want the kept namespace's %v", i, got, err, want)
 		}
 	}
+}
+
+// sameMapText reports whether out is "0" (id -u) then the uid_map want.
+func sameMapText(out string, want []IDMap) bool {
+	first, rest, ok := strings.Cut(out, "\n")
+	got, err := ParseIDMap(rest)
+	return ok && strings.TrimSpace(first) == "0" && err == nil && fmt.Sprint(got) == fmt.Sprint(want)
 }
