@@ -220,12 +220,10 @@ func TestKeeperIdleAndStale(t *testing.T) {
 func TestNoKeeper(t *testing.T) {
 	need(t)
 	root := hdRoot(t)
-	b := newBundle(t)
-	b.edit(func(s *specs.Spec) { noMappings(s, 0); shell(s, "cat /proc/self/uid_map") })
+	b := mapBundle(t)
 	r := mustOCI(t, "--root", root, "--no-userns-keeper", "run", "--bundle", b.dir, newID(t))
-	got, err := ParseIDMap(r.stdout)
-	if want := ExpectedIDMap(0, h.uid, h.subuid); err != nil || fmt.Sprint(got) != fmt.Sprint(want) {
-		t.Errorf("uid_map = %v (%v), want %v", got, err, want)
+	if want := ExpectedIDMap(0, h.uid, h.subuid); !isMap(r.stdout, want) {
+		t.Errorf("uid_map = %q, want %v", r.stdout, want)
 	}
 	if exists(filepath.Join(root, keeper.Dir)) || len(keeperProcs(root)) != 0 {
 		t.Errorf("a keeper was started: %v", keeperProcs(root))
@@ -328,9 +326,8 @@ func TestKeeperNoInheritedFDs(t *testing.T) {
 func TestKeeperConcurrentStart(t *testing.T) {
 	need(t)
 	root := hdRoot(t)
-	b := newBundle(t)
-	b.edit(func(s *specs.Spec) { noMappings(s, 0); shell(s, "cat /proc/self/uid_map") })
-	want := fmt.Sprint(nested(ExpectedIDMap(0, h.uid, h.subuid)))
+	b := mapBundle(t)
+	want := nested(ExpectedIDMap(0, h.uid, h.subuid))
 	// Started a few milliseconds apart, the later runs ask while the
 	// first is still starting the keeper.
 	const n = 12
@@ -345,10 +342,8 @@ func TestKeeperConcurrentStart(t *testing.T) {
 		}()
 	}
 	for i := 0; i < n; i++ {
-		r := <-results
-		got, err := ParseIDMap(r.stdout)
-		if r.code != 0 || err != nil || fmt.Sprint(got) != want {
-			t.Errorf("run %d: uid_map %v (%v), want the kept namespace's %s: %s", i, got, err, want, r.describe())
+		if r := <-results; r.code != 0 || !isMap(r.stdout, want) {
+			t.Errorf("run %d: uid_map %q, want the kept namespace's %v: %s", i, r.stdout, want, r.describe())
 		}
 	}
 	if ks := keeperProcs(root); len(ks) != 1 {
@@ -361,13 +356,11 @@ func TestKeeperConcurrentStart(t *testing.T) {
 func TestKeeperRelativeRoot(t *testing.T) {
 	need(t)
 	root := hdRoot(t) // in h.base, the commands' working directory
-	b := newBundle(t)
-	b.edit(func(s *specs.Spec) { noMappings(s, 0); shell(s, "cat /proc/self/uid_map") })
+	b := mapBundle(t)
 	for i := 0; i < 2; i++ {
 		r := mustOCI(t, "--root", filepath.Base(root), "run", "--bundle", b.dir, newID(t))
-		got, err := ParseIDMap(r.stdout)
-		if want := nested(ExpectedIDMap(0, h.uid, h.subuid)); err != nil || fmt.Sprint(got) != fmt.Sprint(want) {
-			t.Errorf("run %d: uid_map %v (%v), want the kept namespace's %v", i, got, err, want)
+		if want := nested(ExpectedIDMap(0, h.uid, h.subuid)); !isMap(r.stdout, want) {
+			t.Errorf("run %d: uid_map %q, want the kept namespace's %v", i, r.stdout, want)
 		}
 	}
 }
@@ -375,6 +368,19 @@ func TestKeeperRelativeRoot(t *testing.T) {
 // sameMapText reports whether out is "0" (id -u) then the uid_map want.
 func sameMapText(out string, want []IDMap) bool {
 	first, rest, ok := strings.Cut(out, "\n")
-	got, err := ParseIDMap(rest)
-	return ok && strings.TrimSpace(first) == "0" && err == nil && fmt.Sprint(got) == fmt.Sprint(want)
+	return ok && strings.TrimSpace(first) == "0" && isMap(rest, want)
+}
+
+// mapBundle makes a bundle run as uid 0 under the mapping rule (a
+// multi-id map), whose process prints its uid_map.
+func mapBundle(t *testing.T) *bundle {
+	b := newBundle(t)
+	b.edit(func(s *specs.Spec) { noMappings(s, 0); shell(s, "cat /proc/self/uid_map") })
+	return b
+}
+
+// isMap reports whether text is the uid_map want.
+func isMap(text string, want []IDMap) bool {
+	got, err := ParseIDMap(text)
+	return err == nil && fmt.Sprint(got) == fmt.Sprint(want)
 }
