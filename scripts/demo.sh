@@ -40,13 +40,33 @@ mkdir -p "$bundle"
 "$repo/bin/bwrap-oci" spec --rootless --bundle "$bundle" --force
 
 # The default config runs "sh" with the caller's stdio: feed it the demo.
+# Inside, a user namespace's maps read relative to its parent's: with the
+# userns keeper (docs/keeper.md) that is the keeper's namespace, so the
+# demo also shows them as the host sees them, while the container runs.
 echo "==> bin/bwrap-oci run --bundle $bundle demo"
 echo
-"$repo/bin/bwrap-oci" run --bundle "$bundle" demo <<'SCRIPT'
+"$repo/bin/bwrap-oci" run --bundle "$bundle" demo <<'SCRIPT' &
 echo "id:       $(id)"
 echo "hostname: $(hostname)"
-echo "uid_map:"
+echo "uid_map (inside):"
 cat /proc/self/uid_map
-echo "gid_map:"
+echo "gid_map (inside):"
 cat /proc/self/gid_map
+sleep 1
 SCRIPT
+run=$!
+pid=
+i=0
+while [ -z "$pid" ] && [ $i -lt 50 ]; do
+	pid=$("$repo/bin/bwrap-oci" state demo 2>/dev/null | sed -n 's/.*"pid": *\([0-9]*\).*/\1/p' | head -n 1)
+	i=$((i + 1))
+	[ -n "$pid" ] || sleep 0.1
+done
+sleep 0.5
+if [ -n "$pid" ] && [ -r "/proc/$pid/uid_map" ]; then
+	echo "uid_map (as the host sees it):"
+	cat "/proc/$pid/uid_map"
+	echo "gid_map (as the host sees it):"
+	cat "/proc/$pid/gid_map"
+fi
+wait "$run"
