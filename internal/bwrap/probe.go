@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+
+	"github.com/bwrap-oci/bwrap-oci/internal/sysfile"
 )
 
 // probeKey identifies one bwrap binary: a new or replaced binary gets a new
@@ -55,7 +57,7 @@ func Probe(path, cacheFile string) (Features, error) {
 	var f Features
 	if cacheFile != "" {
 		var c probeCache
-		if data, err := readSmall(cacheFile, maxCacheSize); err == nil && decodeCache(data, &c) && c.Key == key {
+		if data, err := sysfile.ReadFile(cacheFile); err == nil && len(data) <= maxCacheSize && decodeCache(data, &c) && c.Key == key {
 			f = c.Features
 			f.LastCap = lastCap()
 			return f, nil
@@ -97,8 +99,7 @@ func parseHelp(help []byte) map[string]bool {
 }
 
 func lastCap() int {
-	var buf [32]byte
-	data, err := readInto("/proc/sys/kernel/cap_last_cap", buf[:])
+	data, err := sysfile.ReadFile("/proc/sys/kernel/cap_last_cap")
 	if err != nil {
 		return 0
 	}
@@ -106,51 +107,9 @@ func lastCap() int {
 	return n
 }
 
-// maxCacheSize bounds how much of a probe cache is read (one is about 1.3
-// kB): a larger file is not one this package wrote, and is probed again.
+// maxCacheSize bounds a probe cache (one is about 1.3 kB): a larger file
+// is not one this package wrote, and bwrap is probed again.
 const maxCacheSize = 64 << 10
-
-// readSmall reads a file of at most limit bytes with plain system calls
-// (os.ReadFile's descriptor bookkeeping and fstat cost more than the read).
-// A larger file is an error.
-func readSmall(path string, limit int) ([]byte, error) {
-	buf := make([]byte, 4096)
-	for {
-		data, err := readInto(path, buf)
-		if err != nil || len(data) < len(buf) {
-			return data, err
-		}
-		if len(buf) >= limit {
-			return nil, syscall.EFBIG
-		}
-		buf = make([]byte, min(2*len(buf), limit))
-	}
-}
-
-// readInto reads the file at path into buf, up to its end or len(buf)
-// bytes, whichever comes first.
-func readInto(path string, buf []byte) ([]byte, error) {
-	fd, err := syscall.Open(path, syscall.O_RDONLY|syscall.O_CLOEXEC|syscall.O_NOCTTY, 0)
-	if err != nil {
-		return nil, err
-	}
-	defer syscall.Close(fd)
-	n := 0
-	for n < len(buf) {
-		m, err := syscall.Read(fd, buf[n:])
-		if err == syscall.EINTR {
-			continue
-		}
-		if err != nil {
-			return nil, err
-		}
-		if m == 0 {
-			break
-		}
-		n += m
-	}
-	return buf[:n], nil
-}
 
 // Required are the options bwrap-oci cannot work without.
 var Required = []string{"--userns-block-fd", "--info-fd", "--as-pid-1", "--args", "--cap-add"}

@@ -87,27 +87,36 @@ func FuzzDecodeCache(f *testing.F) {
 	})
 }
 
-func TestReadSmall(t *testing.T) {
+// TestProbeCache: Probe runs bwrap once per binary and reads the cache
+// after that; a cache that is not what it wrote (here: larger than any it
+// writes) is ignored, and bwrap is probed again.
+func TestProbeCache(t *testing.T) {
 	dir := t.TempDir()
-	for _, n := range []int{0, 1, 4095, 4096, 4097, 10000} {
-		p := filepath.Join(dir, "f")
-		want := make([]byte, n)
-		for i := range want {
-			want[i] = byte(i)
+	runs := filepath.Join(dir, "runs")
+	bin := filepath.Join(dir, "bwrap")
+	script := "#!/bin/sh\necho x >>" + runs + "\ncase $1 in --version) echo bubblewrap 0.8.0 ;; *) echo '    --args FD   Parse args' ;; esac\n"
+	if err := os.WriteFile(bin, []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	cache := filepath.Join(dir, "cache.json")
+	probes := func() int {
+		data, _ := os.ReadFile(runs)
+		return len(data) / 2 // one --version and one --help, "x\n" each
+	}
+	for i, want := range []int{1, 1} {
+		f, err := Probe(bin, cache)
+		if err != nil || f.Version != "0.8.0" || !f.Options["--args"] {
+			t.Fatalf("Probe %d: %+v, %v", i, f, err)
 		}
-		if err := os.WriteFile(p, want, 0o600); err != nil {
-			t.Fatal(err)
-		}
-		got, err := readSmall(p, 64<<10)
-		if err != nil || !reflect.DeepEqual(got, want) && !(n == 0 && len(got) == 0) {
-			t.Errorf("readSmall of %d bytes: %d bytes, %v", n, len(got), err)
-		}
-		if _, err := readSmall(p, 4096); n > 4096 && err == nil {
-			t.Errorf("readSmall of %d bytes with limit 4096: no error", n)
+		if got := probes(); got != want*2 {
+			t.Errorf("after Probe %d: bwrap ran %d times, want %d", i, got, want*2)
 		}
 	}
-	if _, err := readSmall(filepath.Join(dir, "missing"), 100); !os.IsNotExist(err) {
-		t.Errorf("readSmall of a missing file: %v", err)
+	if err := os.WriteFile(cache, make([]byte, maxCacheSize+1), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Probe(bin, cache); err != nil || probes() != 4 {
+		t.Errorf("an oversized cache was used (bwrap ran %d times, %v)", probes(), err)
 	}
 }
 func BenchmarkDecodeCache(b *testing.B) {

@@ -5,6 +5,7 @@ import (
 
 	"github.com/bwrap-oci/bwrap-oci/internal/spec"
 	"github.com/bwrap-oci/bwrap-oci/internal/state"
+	"github.com/bwrap-oci/bwrap-oci/internal/sysfile"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
 
@@ -18,7 +19,7 @@ const FrozenConfig = "config.json"
 // (and costs no encoding).
 func freezeConfig(dir string, data []byte) (string, error) {
 	path := filepath.Join(dir, FrozenConfig)
-	return path, state.WriteFile(path, data, 0o600)
+	return path, sysfile.WriteFile(path, data, 0o600)
 }
 
 // createdConfig loads a container's frozen config once per invocation.

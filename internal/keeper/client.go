@@ -13,6 +13,7 @@ import (
 
 	"github.com/bwrap-oci/bwrap-oci/internal/idmap"
 	"github.com/bwrap-oci/bwrap-oci/internal/state"
+	"github.com/bwrap-oci/bwrap-oci/internal/sysfile"
 	"golang.org/x/sys/unix"
 )
 
@@ -166,7 +167,7 @@ func verify(ns *os.File, pid int, o Options) error {
 		file string
 		want []idmap.Mapping
 	}{{"uid_map", o.UIDMap}, {"gid_map", o.GIDMap}} {
-		data, err := readSmall(proc + "/" + m.file)
+		data, err := sysfile.ReadFile(proc + "/" + m.file)
 		if err != nil {
 			return err
 		}
@@ -176,21 +177,6 @@ func verify(ns *os.File, pid int, o Options) error {
 		}
 	}
 	return nil
-}
-
-// readSmall reads a small /proc file with three system calls.
-func readSmall(path string) ([]byte, error) {
-	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return nil, &os.PathError{Op: "open", Path: path, Err: err}
-	}
-	defer unix.Close(fd)
-	buf := make([]byte, 4096)
-	n, err := unix.Read(fd, buf)
-	if err != nil {
-		return nil, &os.PathError{Op: "read", Path: path, Err: err}
-	}
-	return buf[:n], nil
 }
 
 // ensureDir makes root and the keepers' directory in it, private to the

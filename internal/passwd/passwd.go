@@ -4,10 +4,11 @@ package passwd
 
 import (
 	"bufio"
-	"io"
+	"bytes"
 	"strconv"
 	"strings"
-	"syscall"
+
+	"github.com/bwrap-oci/bwrap-oci/internal/sysfile"
 )
 
 // Entry is one line of /etc/passwd.
@@ -23,34 +24,11 @@ var File = "/etc/passwd"
 
 // Lookup finds the entry of uid; ok is false when there is none.
 func Lookup(uid uint32) (Entry, bool) {
-	fd, err := syscall.Open(File, syscall.O_RDONLY|syscall.O_CLOEXEC, 0)
-	for err == syscall.EINTR {
-		fd, err = syscall.Open(File, syscall.O_RDONLY|syscall.O_CLOEXEC, 0)
-	}
+	data, err := sysfile.ReadFile(File)
 	if err != nil {
 		return Entry{}, false
 	}
-	defer syscall.Close(fd)
-	return parse(bufio.NewScanner(fdReader(fd)), uid)
-}
-
-// fdReader reads a descriptor with plain read calls (an *os.File costs
-// four fcntl calls and an epoll_ctl more to open).
-type fdReader int
-
-func (r fdReader) Read(p []byte) (int, error) {
-	for {
-		n, err := syscall.Read(int(r), p)
-		switch {
-		case err == syscall.EINTR:
-			continue
-		case err != nil:
-			return 0, err
-		case n == 0 && len(p) > 0:
-			return 0, io.EOF
-		}
-		return n, nil
-	}
+	return parse(bufio.NewScanner(bytes.NewReader(data)), uid)
 }
 
 func parse(sc *bufio.Scanner, uid uint32) (Entry, bool) {

@@ -15,6 +15,7 @@ import (
 	"sync"
 	"syscall"
 
+	"github.com/bwrap-oci/bwrap-oci/internal/sysfile"
 	"golang.org/x/sys/unix"
 )
 
@@ -332,7 +333,7 @@ func (c *Container) Save(st *State) error {
 	var fd int
 	for try := 1; ; try++ {
 		tmp = prefix + strconv.FormatUint(uint64(rand.Uint32()), 10)
-		fd, err = openFile(tmp, syscall.O_RDWR|syscall.O_CREAT|syscall.O_EXCL, 0o600)
+		fd, err = sysfile.Open(tmp, syscall.O_RDWR|syscall.O_CREAT|syscall.O_EXCL, 0o600)
 		if !errors.Is(err, os.ErrExist) {
 			break
 		}
@@ -344,7 +345,7 @@ func (c *Container) Save(st *State) error {
 	if err != nil {
 		return fmt.Errorf("writing state file %s: %w", path, err)
 	}
-	err = writeClose(fd, tmp, data)
+	err = sysfile.WriteClose(fd, tmp, data)
 	if err == nil {
 		err = os.Rename(tmp, path)
 	}
