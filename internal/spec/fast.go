@@ -189,12 +189,11 @@ func (d *decoder) open(c byte) bool {
 	return false
 }
 
-// member reads the name of the next member of an object (i members have
-// been read) and the colon after it: the name is in d.key. It reports false,
-// having consumed the closing brace, at the end of the object.
-func (d *decoder) member(i int) bool {
+// next steps to item i of an object or an array that ends with close:
+// over the comma before it, or, reporting false, over close at the end.
+func (d *decoder) next(close byte, i int) bool {
 	c := d.peek()
-	if c == '}' {
+	if c == close {
 		d.i++
 		d.depth--
 		return false
@@ -205,9 +204,18 @@ func (d *decoder) member(i int) bool {
 			return false
 		}
 		d.i++
-		c = d.peek()
 	}
-	if c != '"' {
+	return true
+}
+
+// member reads the name of the next member of an object (i members have
+// been read) and the colon after it: the name is in d.key. It reports false,
+// having consumed the closing brace, at the end of the object.
+func (d *decoder) member(i int) bool {
+	if !d.next('}', i) {
+		return false
+	}
+	if d.peek() != '"' {
 		d.fail()
 		return false
 	}
@@ -224,18 +232,8 @@ func (d *decoder) member(i int) bool {
 // element moves to the next element of an array (i elements have been
 // read); it reports false, having consumed the closing bracket, at the end.
 func (d *decoder) element(i int) bool {
-	c := d.peek()
-	if c == ']' {
-		d.i++
-		d.depth--
+	if !d.next(']', i) {
 		return false
-	}
-	if i > 0 {
-		if c != ',' {
-			d.fail()
-			return false
-		}
-		d.i++
 	}
 	return !d.slow // the element decoder fails on anything but a value
 }
