@@ -384,3 +384,20 @@ func isMap(text string, want []IDMap) bool {
 	got, err := ParseIDMap(text)
 	return err == nil && fmt.Sprint(got) == fmt.Sprint(want)
 }
+
+// TestKeeperIdleEnvInvalid: a BWRAP_OCI_KEEPER_IDLE that is not a duration
+// fails a foreground run with one line naming the variable and a fix,
+// before anything is made; commands that use no keeper ignore it.
+func TestKeeperIdleEnvInvalid(t *testing.T) {
+	need(t)
+	root := hdRoot(t)
+	b := mapBundle(t)
+	bad := execOpts{env: []string{"BWRAP_OCI_KEEPER_IDLE=soon"}}
+	oneLineErr(t, ociOpts(t, bad, "--root", root, "run", "--bundle", b.dir, newID(t)), "BWRAP_OCI_KEEPER_IDLE", "like 10m or 30s")
+	if left := hdEntries(root); len(left) != 0 || len(keeperProcs(root)) != 0 {
+		t.Errorf("the failed run left %v and keepers %v", left, keeperProcs(root))
+	}
+	if r := ociOpts(t, bad, "--root", root, "list"); r.code != 0 {
+		t.Errorf("list with the bad variable: %s", r.describe())
+	}
+}

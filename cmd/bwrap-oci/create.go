@@ -1,8 +1,10 @@
 package main
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/bwrap-oci/bwrap-oci/internal/container"
 	"github.com/bwrap-oci/bwrap-oci/internal/state"
@@ -48,7 +50,17 @@ func (l *lifecycleFlags) prepare(g *globals, args []string, needState, foregroun
 		return nil, nil, "", err
 	}
 	rt.Strict = l.strict
-	rt.AskKeeperEarly = foreground
+	if foreground {
+		// Only a foreground run uses (and may start) a userns keeper.
+		rt.AskKeeperEarly = true
+		if v := os.Getenv("BWRAP_OCI_KEEPER_IDLE"); v != "" {
+			d, err := time.ParseDuration(v)
+			if err != nil || d <= 0 {
+				return nil, nil, "", fmt.Errorf("BWRAP_OCI_KEEPER_IDLE: %q is not a positive duration (like 10m or 30s)", v)
+			}
+			rt.KeeperIdle = d
+		}
+	}
 	p, err := rt.Prepare(abs, l.config)
 	if err != nil {
 		return nil, nil, "", err

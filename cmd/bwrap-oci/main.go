@@ -15,7 +15,6 @@ import (
 	"runtime/debug"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/bwrap-oci/bwrap-oci/internal/container"
 	"github.com/bwrap-oci/bwrap-oci/internal/keeper"
@@ -99,13 +98,6 @@ func newRoot() *cobra.Command {
 // state root must be known.
 func (g *globals) runtime(needState bool) (*container.Runtime, error) {
 	rt := &container.Runtime{Root: g.root, Bwrap: g.bwrap, Warn: warn, NoKeeper: g.noKeeper}
-	if v := os.Getenv("BWRAP_OCI_KEEPER_IDLE"); v != "" {
-		d, err := time.ParseDuration(v)
-		if err != nil || d <= 0 {
-			return nil, fmt.Errorf("BWRAP_OCI_KEEPER_IDLE: %q is not a positive duration (like 10m or 30s)", v)
-		}
-		rt.KeeperIdle = d
-	}
 	if rt.Root == "" && needState {
 		r, err := state.DefaultRoot()
 		if err != nil {

@@ -156,7 +156,7 @@ func (rt *Runtime) prepare(bundle, configFile string) (p *Prepared, err error) {
 			go func(o keeper.Options) {
 				f, err := keeper.Ask(o)
 				asked <- kept{f, err}
-			}(keeper.Options{Root: rt.Root, UIDMap: in.UIDMap, GIDMap: in.GIDMap, Idle: rt.KeeperIdle})
+			}(rt.keeperOptions(in.UIDMap, in.GIDMap))
 		}
 	}
 	bin, err := bwrap.Find(rt.Bwrap)

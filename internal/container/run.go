@@ -306,7 +306,7 @@ func (rt *Runtime) create(p *Prepared, o RunOptions, m mode) (st *started, err e
 	} else if use && asked == nil {
 		asked = make(chan kept, 1)
 		go func() {
-			f, err := keeper.Ask(rt.keeperOptions(p))
+			f, err := keeper.Ask(rt.keeperOptions(p.Plan.UIDMap, p.Plan.GIDMap))
 			asked <- kept{f, err}
 		}()
 	}
@@ -820,8 +820,8 @@ func (rt *Runtime) keeps(p *Prepared) bool {
 	return plan.NewUserNS && plan.NeedsHelper && !rt.NoKeeper && rt.Root != "" && !p.Features.Setuid && os.Geteuid() != 0
 }
 
-func (rt *Runtime) keeperOptions(p *Prepared) keeper.Options {
-	return keeper.Options{Root: rt.Root, UIDMap: p.Plan.UIDMap, GIDMap: p.Plan.GIDMap, Idle: rt.KeeperIdle}
+func (rt *Runtime) keeperOptions(uids, gids []idmap.Mapping) keeper.Options {
+	return keeper.Options{Root: rt.Root, UIDMap: uids, GIDMap: gids, Idle: rt.KeeperIdle}
 }
 
 // kept is what keeper.Ask answered.
@@ -838,7 +838,7 @@ type kept struct {
 func (rt *Runtime) keptUserNS(p *Prepared, asked kept, spawn bool) (*os.File, error) {
 	f, err := asked.f, asked.err
 	if errors.Is(err, keeper.ErrNotRunning) && spawn {
-		f, err = keeper.Get(rt.keeperOptions(p))
+		f, err = keeper.Get(rt.keeperOptions(p.Plan.UIDMap, p.Plan.GIDMap))
 	}
 	var he *idmap.HelperError
 	switch {
