@@ -32,7 +32,7 @@ func (l *lifecycleFlags) register(cmd *cobra.Command) {
 
 // prepare resolves the ID and translates the bundle.
 // prepare prepares the bundle; foreground says it is for `run` in the
-// foreground (see container.Runtime.AskKeeperEarly).
+// foreground (see container.Runtime.Early).
 func (l *lifecycleFlags) prepare(g *globals, args []string, needState, foreground bool) (*container.Runtime, *container.Prepared, string, error) {
 	abs, err := filepath.Abs(l.bundle)
 	if err != nil {
@@ -51,8 +51,10 @@ func (l *lifecycleFlags) prepare(g *globals, args []string, needState, foregroun
 	}
 	rt.Strict = l.strict
 	if foreground {
-		// Only a foreground run uses (and may start) a userns keeper.
-		rt.AskKeeperEarly = true
+		// Only a foreground run uses (and may start) a userns keeper, and
+		// starts bwrap early.
+		o := l.options(id, false)
+		rt.Early = &o
 		if v := os.Getenv("BWRAP_OCI_KEEPER_IDLE"); v != "" {
 			d, err := time.ParseDuration(v)
 			if err != nil || d <= 0 {

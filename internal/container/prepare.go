@@ -33,10 +33,12 @@ type Runtime struct {
 	// (internal/keeper); KeeperIdle is a new keeper's idle time.
 	NoKeeper   bool
 	KeeperIdle time.Duration
-	// AskKeeperEarly: Prepare is for a foreground run, so a running
-	// keeper is asked for the container's user namespace as soon as the
-	// maps are known, while the rest is prepared (see create).
-	AskKeeperEarly bool
+	// Early is set when Prepare is for a foreground run with these
+	// options: a running keeper is then asked for the container's user
+	// namespace as soon as the maps are known, and bwrap is started as
+	// soon as it is known what it gets (see early), while the rest is
+	// prepared. The Prepared must then be run.
+	Early *RunOptions
 
 	configs map[string]*specs.Spec // created configs loaded (createdConfig)
 }
@@ -51,7 +53,7 @@ type Prepared struct {
 	BwrapBin string
 	Features bwrap.Features
 
-	asked chan kept // the keeper's answer, if it was asked early (AskKeeperEarly)
+	asked chan kept // the keeper's answer and an early bwrap (Runtime.Early)
 }
 
 // Caller is who runs bwrap-oci.
@@ -90,9 +92,11 @@ func (rt *Runtime) prepare(bundle, configFile string) (p *Prepared, err error) {
 	var asked chan kept
 	defer func() {
 		if err != nil && asked != nil {
-			if k := <-asked; k.f != nil {
+			k := <-asked
+			if k.f != nil {
 				k.f.Close()
 			}
+			k.early.discard()
 		}
 	}()
 	abs, err := filepath.Abs(bundle)
@@ -132,6 +136,10 @@ func (rt *Runtime) prepare(bundle, configFile string) (p *Prepared, err error) {
 		return nil, &spec.Error{File: configFile, Field: "root.path", Msg: err.Error()}
 	}
 	caller := CurrentCaller()
+	askKeeper, umask := false, 0
+	if rt.Early != nil {
+		umask = currentUmask() // before any goroutine creates a file
+	}
 	trace("caller")
 	in := bwrap.Input{Config: cfg, Bundle: abs, Rootfs: rootfs, UID: caller.UID, GID: caller.GID, Root: caller.Root, Host: bwrap.RealHost{}}
 	in.HostRoot = caller.Root && isInitialUserNS()
@@ -150,19 +158,29 @@ func (rt *Runtime) prepare(bundle, configFile string) (p *Prepared, err error) {
 		if warn != "" {
 			rt.warn(warn)
 		}
-		if rt.AskKeeperEarly && !rt.NoKeeper && rt.Root != "" && !caller.Root &&
-			(idmap.NeedsHelper(in.UIDMap, caller.UID) || idmap.NeedsHelper(in.GIDMap, caller.GID)) {
-			asked = make(chan kept, 1)
-			go func(o keeper.Options) {
-				f, err := keeper.Ask(o)
-				asked <- kept{f, err}
-			}(rt.keeperOptions(in.UIDMap, in.GIDMap))
-		}
+		askKeeper = rt.Early != nil && !rt.NoKeeper && rt.Root != "" && !caller.Root &&
+			(idmap.NeedsHelper(in.UIDMap, caller.UID) || idmap.NeedsHelper(in.GIDMap, caller.GID))
 	}
 	bin, err := bwrap.Find(rt.Bwrap)
 	trace("mappings")
 	if err != nil {
 		return nil, err
+	}
+	if startBwrap := rt.Early != nil && earlyFits(s, rt.Early, umask); askKeeper || startBwrap {
+		asked = make(chan kept, 1)
+		go func(o keeper.Options, seccomp bool) {
+			var k kept
+			if askKeeper {
+				if k.f, k.err = keeper.Ask(o); k.f == nil {
+					asked <- k // create starts a keeper, then bwrap
+					return
+				}
+			}
+			if startBwrap {
+				k.early, _ = startEarly(bin, s.Process.Args, *rt.Early, k.f, seccomp, umask)
+			}
+			asked <- k
+		}(rt.keeperOptions(in.UIDMap, in.GIDMap), s.Linux != nil && s.Linux.Seccomp != nil)
 	}
 	// The probe's answer is cached in the state root, but only in one that
 	// is the caller's own and private: a cache others can write is not

@@ -296,26 +296,38 @@ func (rt *Runtime) create(p *Prepared, o RunOptions, m mode) (st *started, err e
 	hold := m == created || len(hooks.Of(hs, hooks.CreateContainer))+len(hooks.Of(hs, hooks.StartContainer)) > 0
 	// A running keeper is asked for the container's user namespace while
 	// the state dir is made (see keptUserNS).
-	asked := p.asked // asked early (AskKeeperEarly), or now
+	asked := p.asked // asked early (Runtime.Early), or now
 	p.asked = nil
-	if use := m == foreground && !hold && rt.keeps(p); !use && asked != nil {
-		if k := <-asked; k.f != nil {
-			k.f.Close()
+	var e *early // bwrap started early (see early), until used or discarded
+	defer func() {
+		if err != nil {
+			e.discard()
 		}
+	}()
+	if use := m == foreground && !hold && rt.keeps(p); !use && asked != nil {
+		k := <-asked
 		asked = nil
+		if k.f != nil {
+			k.f.Close()
+			k.early.discard() // it joins the keeper's namespace
+		} else {
+			e = k.early
+		}
 	} else if use && asked == nil {
 		asked = make(chan kept, 1)
 		go func() {
 			f, err := keeper.Ask(rt.keeperOptions(p.Plan.UIDMap, p.Plan.GIDMap))
-			asked <- kept{f, err}
+			asked <- kept{f: f, err: err}
 		}()
 	}
 	c, err := rt.store().Create(o.ID)
 	if err != nil {
 		if asked != nil {
-			if k := <-asked; k.f != nil {
+			k := <-asked
+			if k.f != nil {
 				k.f.Close()
 			}
+			k.early.discard()
 		}
 		return nil, err
 	}
@@ -323,9 +335,11 @@ func (rt *Runtime) create(p *Prepared, o RunOptions, m mode) (st *started, err e
 	var cleanup []func()
 	defer func() {
 		if asked != nil { // a failure before the answer was used
-			if k := <-asked; k.f != nil {
+			k := <-asked
+			if k.f != nil {
 				k.f.Close()
 			}
+			k.early.discard()
 		}
 	}()
 	var hookRec *state.State // set once the container exists: a failure runs poststop
@@ -347,22 +361,6 @@ func (rt *Runtime) create(p *Prepared, o RunOptions, m mode) (st *started, err e
 		cleanup = append(cleanup, func() { closeAll(fs...) })
 	}
 	plan := p.Plan
-	var extra fds
-	for i := 0; i < o.PreserveFDs; i++ {
-		extra.add(os.NewFile(uintptr(3+i), "preserved"))
-	}
-	infoR, infoW, err := os.Pipe()
-	if err != nil {
-		return nil, err
-	}
-	closeLater(infoR, infoW)
-	syncR, syncW, err := os.Pipe()
-	if err != nil {
-		return nil, err
-	}
-	closeLater(syncR, syncW)
-	syncFD := extra.add(syncR)
-	bwrapArgs := plan.Args()
 	// bwrap does not close the user namespace it joins (--userns FD), and
 	// the container would inherit it. --block-fd is the one option that
 	// makes bwrap close a descriptor before the container's process runs
@@ -375,6 +373,7 @@ func (rt *Runtime) create(p *Prepared, o RunOptions, m mode) (st *started, err e
 	if asked != nil {
 		k := <-asked
 		asked = nil
+		e = k.early
 		// An init such as systemd gets a cgroup of its own, and its runtime
 		// may run inside that cgroup (in a unit, or as the systemd demo
 		// does): a keeper started there would stay in it after the
@@ -386,7 +385,39 @@ func (rt *Runtime) create(p *Prepared, o RunOptions, m mode) (st *started, err e
 	}
 	if userns != nil {
 		closeLater(userns)
-		closeFD = extra.add(userns)
+	}
+	if e != nil && !(m == foreground && !hold && e.fits(p, o, userns)) {
+		e.discard()
+		e = nil
+	}
+	var extra fds
+	var infoR, infoW, syncR, syncW *os.File
+	var syncFD string
+	if e != nil {
+		extra, infoR, syncW, syncFD = e.extra, e.infoR, e.syncW, e.syncFD
+		closeLater(infoR, syncW)
+		if userns != nil {
+			closeFD = e.usernsFD
+		}
+	} else {
+		for i := 0; i < o.PreserveFDs; i++ {
+			extra.add(os.NewFile(uintptr(3+i), "preserved"))
+		}
+		if infoR, infoW, err = os.Pipe(); err != nil {
+			return nil, err
+		}
+		closeLater(infoR, infoW)
+		if syncR, syncW, err = os.Pipe(); err != nil {
+			return nil, err
+		}
+		closeLater(syncR, syncW)
+		syncFD = extra.add(syncR)
+		if userns != nil {
+			closeFD = extra.add(userns)
+		}
+	}
+	bwrapArgs := plan.Args()
+	if userns != nil {
 		bwrapArgs = plan.ArgsJoiningUserNS(closeFD)
 	}
 	var cg *containerCgroup
@@ -421,12 +452,18 @@ func (rt *Runtime) create(p *Prepared, o RunOptions, m mode) (st *started, err e
 	}
 	// The start pipe is drained by a --file op on bwrap's own tmpfs root
 	// before the rootfs is mounted over it: see syncFile.
-	argsFile, err := argsMemfd(append([]string{"--file", syncFD, syncFile}, bwrapArgs...))
-	if err != nil {
-		return nil, err
+	opts := append([]string{"--file", syncFD, syncFile}, bwrapArgs...)
+	var argv []string
+	if e != nil {
+		argv = []string{"--info-fd", e.infoFD}
+	} else {
+		argsFile, err := argsMemfd(opts)
+		if err != nil {
+			return nil, err
+		}
+		closeLater(argsFile)
+		argv = []string{"--args", extra.add(argsFile), "--info-fd", extra.add(infoW)}
 	}
-	closeLater(argsFile)
-	argv := []string{"--args", extra.add(argsFile), "--info-fd", extra.add(infoW)}
 	if plan.NewUserNS && userns == nil {
 		argv = append(argv, "--userns-block-fd", syncFD)
 	}
@@ -446,7 +483,12 @@ func (rt *Runtime) create(p *Prepared, o RunOptions, m mode) (st *started, err e
 			closeFD = fd
 		}
 	}
-	if plan.Seccomp != nil {
+	if plan.Seccomp != nil && e != nil {
+		if _, err := e.seccomp.WriteAt(plan.Seccomp, 0); err != nil {
+			return nil, err
+		}
+		argv = append(argv, "--seccomp", e.seccompFD)
+	} else if plan.Seccomp != nil {
 		f, err := argsMemfdBytes(plan.Seccomp)
 		if err != nil {
 			return nil, err
@@ -513,39 +555,51 @@ func (rt *Runtime) create(p *Prepared, o RunOptions, m mode) (st *started, err e
 		}
 		command = append([]string{"/proc/self/fd/" + fd, InitHelperArg, string(params), "--"}, plan.Command...)
 	}
-	argv = append(argv, "--")
-	argv = append(argv, command...)
-
-	cmd := exec.Command(p.BwrapBin, argv...)
-	cmd.Args[0] = "bwrap"
-	cmd.Env = []string{}
-	cmd.Dir = "/"
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = o.Stdin, o.Stdout, o.Stderr
-	cmd.ExtraFiles = extra.files
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: m != foreground}
-	var master *os.File
-	if plan.Terminal && o.ConsoleSocket != "" {
-		var slave *os.File
-		master, slave, err = openPty()
-		if err != nil {
-			return nil, err
-		}
-		closeLater(master, slave)
-		cmd.Stdin, cmd.Stdout, cmd.Stderr = slave, slave, slave
-	} else if plan.Terminal && m != foreground {
-		return nil, fmt.Errorf("%s: process.terminal: a detached container needs --console-socket to get its terminal", p.Config.File)
-	}
-	if cg != nil {
-		// bwrap starts in the container's cgroup (clone3 CLONE_INTO_CGROUP),
-		// so that the cgroup namespace it makes for its child has that
-		// cgroup as its root.
-		cmd.SysProcAttr.UseCgroupFD, cmd.SysProcAttr.CgroupFD = true, int(cg.fd.Fd())
-	}
 	release := make(chan struct{})
-	err = startIn(cmd, plan, release)
+	var cmd *exec.Cmd
+	var master *os.File
+	if e != nil {
+		// The early bwrap reads everything but the command from its
+		// --args pipe.
+		closeLater(e.seccomp)
+		cmd, err = e.cmd, e.start(append(opts, argv...))
+		e = nil // from here on, a failure ends cmd (below)
+	} else {
+		argv = append(argv, "--")
+		argv = append(argv, command...)
+		cmd = exec.Command(p.BwrapBin, argv...)
+		cmd.Args[0] = "bwrap"
+		cmd.Env = []string{}
+		cmd.Dir = "/"
+		cmd.Stdin, cmd.Stdout, cmd.Stderr = o.Stdin, o.Stdout, o.Stderr
+		cmd.ExtraFiles = extra.files
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: m != foreground}
+		if plan.Terminal && o.ConsoleSocket != "" {
+			var slave *os.File
+			master, slave, err = openPty()
+			if err != nil {
+				return nil, err
+			}
+			closeLater(master, slave)
+			cmd.Stdin, cmd.Stdout, cmd.Stderr = slave, slave, slave
+		} else if plan.Terminal && m != foreground {
+			return nil, fmt.Errorf("%s: process.terminal: a detached container needs --console-socket to get its terminal", p.Config.File)
+		}
+		if cg != nil {
+			// bwrap starts in the container's cgroup (clone3 CLONE_INTO_CGROUP),
+			// so that the cgroup namespace it makes for its child has that
+			// cgroup as its root.
+			cmd.SysProcAttr.UseCgroupFD, cmd.SysProcAttr.CgroupFD = true, int(cg.fd.Fd())
+		}
+		err = startIn(cmd, plan, release)
+	}
 	trace("bwrap started")
 	closeAll(infoW, syncR)
 	if err != nil {
+		if cmd.Process != nil { // an early bwrap the options did not reach
+			_ = cmd.Process.Kill()
+			_ = cmd.Wait()
+		}
 		return nil, fmt.Errorf("starting %s: %w", p.BwrapBin, err)
 	}
 	pid := 0
@@ -824,10 +878,12 @@ func (rt *Runtime) keeperOptions(uids, gids []idmap.Mapping) keeper.Options {
 	return keeper.Options{Root: rt.Root, UIDMap: uids, GIDMap: gids, Idle: rt.KeeperIdle}
 }
 
-// kept is what keeper.Ask answered.
+// kept is what keeper.Ask answered, and the bwrap started early with it
+// (Runtime.Early).
 type kept struct {
-	f   *os.File
-	err error
+	f     *os.File
+	err   error
+	early *early
 }
 
 // keptUserNS returns the user namespace the keeper gave (asked), or, when
