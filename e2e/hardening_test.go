@@ -22,6 +22,7 @@ import (
 	"errors"
 	"fmt"
 	"github.com/bwrap-oci/bwrap-oci/internal/keeper"
+	istate "github.com/bwrap-oci/bwrap-oci/internal/state"
 	"io/fs"
 	"os"
 	"os/exec"
@@ -737,7 +738,7 @@ func hdEntries(root string) []string {
 	ents, _ := os.ReadDir(root)
 	var names []string
 	for _, e := range ents {
-		if e.Name() != ".bwrap-features.json" && e.Name() != keeper.Dir {
+		if e.Name() != ".bwrap-features.json" && e.Name() != keeper.Dir && e.Name() != istate.FreeDir {
 			names = append(names, e.Name())
 		}
 	}

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"github.com/bwrap-oci/bwrap-oci/internal/keeper"
+	istate "github.com/bwrap-oci/bwrap-oci/internal/state"
 	"io/fs"
 	"os"
 	"os/exec"
@@ -617,8 +618,9 @@ func stateEntries(t *testing.T) []string {
 	var names []string
 	for _, e := range ents {
 		// The userns keepers' directory is the user's, shared by all
-		// containers, not one container's leftover.
-		if e.Name() != keeper.Dir {
+		// containers, not one container's leftover; so are the empty
+		// directories parked for reuse.
+		if e.Name() != keeper.Dir && e.Name() != istate.FreeDir {
 			names = append(names, e.Name())
 		}
 	}

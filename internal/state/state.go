@@ -9,6 +9,8 @@
 //	ROOT/ID/lock          0600, flock(2)ed exclusively by whoever works on ID
 //	ROOT/ID/state.json    0600, replaced atomically by Save
 //	ROOT/ID/config.json   0600, the config as it was read (container.FrozenConfig)
+//	ROOT/#free/N/         0700, empty: a removed container's directory, kept for
+//	                      the next Create (FreeDir)
 //
 // Names under ROOT that are not valid container IDs (such as the temporary
 // directories used by Create and Remove, which contain '#') are ignored.

@@ -12,6 +12,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // hangTimeout only fails a test that would otherwise hang.
@@ -584,5 +586,104 @@ func BenchmarkList1000(b *testing.B) {
 		if err != nil || len(l) != 1000 || l[999].Err != nil {
 			b.Fatalf("List: %d entries, %v", len(l), err)
 		}
+	}
+}
+
+// TestRemoveParksCreateReuses: Remove parks an emptied container directory
+// in FreeDir (up to freeSlots of them, the rest are removed) and Create takes
+// one again; a parked directory is not a container, and never holds files.
+func TestRemoveParksCreateReuses(t *testing.T) {
+	s := newStore(t)
+	ino := func(path string) uint64 {
+		t.Helper()
+		var st unix.Stat_t
+		if err := unix.Lstat(path, &st); err != nil {
+			t.Fatal(err)
+		}
+		return st.Ino
+	}
+	for i := 0; i < freeSlots+2; i++ {
+		c, err := s.Create(fmt.Sprintf("c%d", i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := c.Save(sampleState(c.ID())); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(c.Dir(), "config.json"), []byte("{}"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		c.Close()
+	}
+	for i := 0; i < freeSlots+2; i++ {
+		c, err := s.Open(fmt.Sprintf("c%d", i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := c.Remove(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if names := dirNames(t, s.Root); !slices.Equal(names, []string{FreeDir}) {
+		t.Errorf("root holds %q, want only %s", names, FreeDir)
+	}
+	free := filepath.Join(s.Root, FreeDir)
+	parked := dirNames(t, free)
+	if len(parked) != freeSlots {
+		t.Fatalf("%s holds %q, want %d directories", FreeDir, parked, freeSlots)
+	}
+	inos := map[uint64]bool{}
+	for _, n := range parked {
+		if files := dirNames(t, filepath.Join(free, n)); len(files) != 0 {
+			t.Errorf("parked %s holds %q", n, files)
+		}
+		inos[ino(filepath.Join(free, n))] = true
+	}
+	if ids, err := s.IDs(); err != nil || len(ids) != 0 {
+		t.Errorf("IDs() = %q, %v; want none", ids, err)
+	}
+	// Create takes parked directories first, then makes new ones.
+	for i := 0; i < freeSlots+1; i++ {
+		c, err := s.Create(fmt.Sprintf("n%d", i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := ino(c.Dir()); inos[got] != (i < freeSlots) {
+			t.Errorf("Create n%d: reused %v, want %v", i, inos[got], i < freeSlots)
+		}
+		if files := dirNames(t, c.Dir()); !slices.Equal(files, []string{LockFile}) {
+			t.Errorf("new container n%d holds %q, want only %s", i, files, LockFile)
+		}
+		if m := mode(t, c.Dir()); m != os.ModeDir|0o700 {
+			t.Errorf("container dir mode %v, want drwx------", m)
+		}
+		c.Close()
+	}
+	if parked := dirNames(t, free); len(parked) != 0 {
+		t.Errorf("%s still holds %q", FreeDir, parked)
+	}
+}
+
+// TestCreateSkipsBadParked: a slot that is not a private directory of the
+// caller's is not taken as a container directory.
+func TestCreateSkipsBadParked(t *testing.T) {
+	s := newStore(t)
+	free := filepath.Join(s.Root, FreeDir)
+	if err := os.MkdirAll(filepath.Join(free, "0"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(filepath.Join(free, "0"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	c, err := s.Create("x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if m := mode(t, c.Dir()); m != os.ModeDir|0o700 {
+		t.Errorf("container dir mode %v, want drwx------ (the 0755 slot was taken)", m)
+	}
+	if names := dirNames(t, s.Root); !slices.Equal(names, []string{FreeDir, "x"}) {
+		t.Errorf("root holds %q", names)
 	}
 }
