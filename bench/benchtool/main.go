@@ -15,6 +15,7 @@
 //	benchtool splice   -doc FILE -body FILE (replace the generated part of docs/performance.md)
 //	benchtool floor    -maps "C H N..." BWRAP [OPTIONS...] -- COMMAND... (the least a Go runtime can do: floor.go)
 //	benchtool wrap     COMMAND...           (run COMMAND from a Go parent: what the parent costs)
+//	benchtool ab       [-rounds N] [-block N] [-interleave] CMD... ';;' CMD... (A/B of commands: ab.go)
 package main
 
 import (
@@ -38,7 +39,7 @@ import (
 
 func main() {
 	if len(os.Args) < 2 {
-		fatal("usage: benchtool config|mkstate|snapshot|overhead|table|get|merge|quiet|median|splice|floor|wrap ...")
+		fatal("usage: benchtool config|mkstate|snapshot|overhead|table|get|merge|quiet|median|splice|floor|wrap|ab ...")
 	}
 	cmd, args := os.Args[1], os.Args[2:]
 	var err error
@@ -67,6 +68,8 @@ func main() {
 		err = floorCmd(args)
 	case "wrap":
 		err = wrapCmd(args)
+	case "ab":
+		err = abCmd(args)
 	default:
 		err = fmt.Errorf("unknown command %q", cmd)
 	}
