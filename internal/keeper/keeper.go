@@ -42,7 +42,7 @@ const (
 	DefaultIdle = 10 * time.Minute
 	// protocol changes with the keeper's wire protocol: a keeper started by
 	// an older binary has another key and is left to expire.
-	protocol = "3"
+	protocol = "4"
 )
 
 // Key names the keeper of a mapping: 96 bits of the 128-bit FNV-1a hash of

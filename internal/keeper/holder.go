@@ -1,0 +1,123 @@
+package keeper
+
+import (
+	"fmt"
+	"os"
+	"runtime"
+	"strconv"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+)
+
+// newUserNS creates a user namespace nested in the keeper's, mapped by uids
+// and gids (setgroups allowed, as newgidmap leaves it), and returns a
+// descriptor that keeps it alive. A process is needed to create it, the
+// holder: a child of the keeper that execs its own binary under ptrace, so
+// that it stops before running anything, and is killed once its namespace
+// is opened.
+//
+// Where it can (unshareInHolder), the holder is started in the keeper's
+// namespace, which lets Go start it with a vfork, and made to call
+// unshare(CLONE_NEWUSER) itself while it is stopped; else it is cloned into
+// a new namespace. The first costs the keeper about 0.8 ms of CPU per
+// namespace here, the second 1.5 ms: most of it is copying the keeper's page
+// tables for the clone and tearing that copy down at the exec.
+func newUserNS(uids, gids []syscall.SysProcIDMap) (*os.File, error) {
+	// The tracer is the thread that started the holder.
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	if f, err := newUserNSVfork(uids, gids); err == nil {
+		return f, nil
+	}
+	return newUserNSClone(uids, gids)
+}
+
+// newUserNSClone clones the holder into a new user namespace, mapped by Go
+// before the holder's exec.
+func newUserNSClone(uids, gids []syscall.SysProcIDMap) (*os.File, error) {
+	pid, err := startHolder(&syscall.SysProcAttr{
+		Cloneflags:                 unix.CLONE_NEWUSER,
+		UidMappings:                uids,
+		GidMappings:                gids,
+		GidMappingsEnableSetgroups: true,
+		Ptrace:                     true,
+		Pdeathsig:                  syscall.SIGKILL,
+	})
+	if err != nil {
+		return nil, err
+	}
+	defer endHolder(pid)
+	return os.Open("/proc/" + strconv.Itoa(pid) + "/ns/user")
+}
+
+// newUserNSVfork starts the holder in the keeper's own namespace (Go then
+// starts it with a vfork: no copy of the keeper's memory), makes it unshare
+// a new user namespace while it is stopped at its exec, and maps that.
+func newUserNSVfork(uids, gids []syscall.SysProcIDMap) (*os.File, error) {
+	pid, err := startHolder(&syscall.SysProcAttr{Ptrace: true, Pdeathsig: syscall.SIGKILL})
+	if err != nil {
+		return nil, err
+	}
+	defer endHolder(pid)
+	if err := unshareInHolder(pid); err != nil {
+		return nil, err
+	}
+	proc := "/proc/" + strconv.Itoa(pid)
+	for _, m := range []struct {
+		file string
+		ms   []syscall.SysProcIDMap
+	}{{"uid_map", uids}, {"gid_map", gids}} {
+		var b []byte
+		for _, l := range m.ms {
+			b = fmt.Appendf(b, "%d %d %d\n", l.ContainerID, l.HostID, l.Size)
+		}
+		if err := os.WriteFile(proc+"/"+m.file, b, 0); err != nil {
+			return nil, err
+		}
+	}
+	return os.Open(proc + "/ns/user")
+}
+
+// startHolder starts the holder with sys and returns once it is stopped at
+// its exec (it has run nothing of its own).
+func startHolder(sys *syscall.SysProcAttr) (int, error) {
+	pid, err := syscall.ForkExec("/proc/self/exe", []string{"bwrap-oci-userns"}, &syscall.ProcAttr{Dir: "/", Env: []string{}, Sys: sys})
+	if err != nil {
+		return 0, err
+	}
+	if err := waitStopped(pid); err != nil {
+		endHolder(pid)
+		return 0, err
+	}
+	return pid, nil
+}
+
+// waitStopped waits for the traced holder's next stop.
+func waitStopped(pid int) error {
+	var ws unix.WaitStatus
+	for {
+		_, err := unix.Wait4(pid, &ws, 0, nil)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		if !ws.Stopped() {
+			return fmt.Errorf("the namespace's process ended: %v", ws)
+		}
+		return nil
+	}
+}
+
+// endHolder kills and reaps a holder.
+func endHolder(pid int) {
+	_ = unix.Kill(pid, unix.SIGKILL)
+	var ws unix.WaitStatus
+	for {
+		if _, err := unix.Wait4(pid, &ws, 0, nil); err != unix.EINTR {
+			return
+		}
+	}
+}
