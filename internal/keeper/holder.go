@@ -5,6 +5,7 @@ import (
 	"os"
 	"runtime"
 	"strconv"
+	"sync/atomic"
 	"syscall"
 
 	"golang.org/x/sys/unix"
@@ -27,11 +28,18 @@ func newUserNS(uids, gids []syscall.SysProcIDMap) (*os.File, error) {
 	// The tracer is the thread that started the holder.
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
-	if f, err := newUserNSVfork(uids, gids); err == nil {
-		return f, nil
+	if !vforkFailed.Load() {
+		f, err := newUserNSVfork(uids, gids)
+		if err == nil {
+			return f, nil
+		}
+		vforkFailed.Store(true) // for this keeper's life: it would fail again
 	}
 	return newUserNSClone(uids, gids)
 }
+
+// vforkFailed is set once newUserNSVfork has failed.
+var vforkFailed atomic.Bool
 
 // newUserNSClone clones the holder into a new user namespace, mapped by Go
 // before the holder's exec.
