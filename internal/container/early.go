@@ -139,7 +139,9 @@ func (e *early) fits(p *Prepared, o RunOptions, userns *os.File) bool {
 }
 
 // discard ends an early bwrap that will not be used: killed before its
-// --args pipe closes (at end-of-file it would go on with what it has).
+// --args pipe closes. At end-of-file (the runtime killed before it wrote
+// the options) bwrap goes on with none: an empty sandbox, where the
+// command is not found, so nothing runs.
 func (e *early) discard() {
 	if e == nil {
 		return
