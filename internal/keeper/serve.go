@@ -5,9 +5,9 @@ import (
 	"os"
 	"runtime"
 	"strconv"
-	"syscall"
 	"time"
 
+	"github.com/bwrap-oci/bwrap-oci/internal/idmap"
 	"golang.org/x/sys/unix"
 )
 
@@ -141,7 +141,7 @@ func retire(sock, lockPath string, bound *unix.Stat_t, listener int, next chan *
 }
 
 // readNested reads the keeper's own map and returns its nested form.
-func readNested(file string) ([]syscall.SysProcIDMap, error) {
+func readNested(file string) ([]idmap.Mapping, error) {
 	data, err := os.ReadFile(file)
 	if err != nil {
 		return nil, err
@@ -150,9 +150,5 @@ func readNested(file string) ([]syscall.SysProcIDMap, error) {
 	if err != nil || len(ms) == 0 {
 		return nil, fmt.Errorf("%s: no map", file)
 	}
-	out := make([]syscall.SysProcIDMap, 0, len(ms))
-	for _, m := range Nested(ms) {
-		out = append(out, syscall.SysProcIDMap{ContainerID: int(m.ContainerID), HostID: int(m.HostID), Size: int(m.Size)})
-	}
-	return out, nil
+	return Nested(ms), nil
 }
