@@ -345,21 +345,17 @@ func identityMaps() (uids, gids []idmap.Mapping, err error) {
 		if err != nil {
 			return nil, err
 		}
+		ms, err := idmap.Parse(string(data))
+		if err != nil {
+			return nil, fmt.Errorf("%s: %v", file, err)
+		}
 		var out []idmap.Mapping
-		for _, line := range strings.Split(strings.TrimSpace(string(data)), "\n") {
-			f := strings.Fields(line)
-			if len(f) != 3 {
-				continue
+		for _, m := range ms {
+			n := uint64(m.Size)
+			if uint64(m.ContainerID)+n > idmap.MaxID+1 {
+				n = idmap.MaxID + 1 - uint64(m.ContainerID)
 			}
-			in, err1 := strconv.ParseUint(f[0], 10, 32)
-			n, err2 := strconv.ParseUint(f[2], 10, 32)
-			if err1 != nil || err2 != nil {
-				continue
-			}
-			if in+n > idmap.MaxID+1 {
-				n = idmap.MaxID + 1 - in
-			}
-			out = append(out, idmap.Mapping{ContainerID: uint32(in), HostID: uint32(in), Size: uint32(n)})
+			out = append(out, idmap.Mapping{ContainerID: m.ContainerID, HostID: m.ContainerID, Size: uint32(n)})
 		}
 		if len(out) == 0 {
 			return nil, fmt.Errorf("%s maps no ids", file)

@@ -354,6 +354,31 @@ func HelperArgs(pid int, ms []Mapping) []string {
 	return args
 }
 
+// Parse reads uid_map/gid_map text, as Format writes it or /proc/PID/uid_map
+// shows it (three decimal fields per line, aligned with spaces).
+func Parse(text string) ([]Mapping, error) {
+	var out []Mapping
+	for _, line := range strings.Split(strings.TrimSpace(text), "\n") {
+		f := strings.Fields(line)
+		if len(f) == 0 {
+			continue
+		}
+		if len(f) != 3 {
+			return nil, fmt.Errorf("bad map line %q", line)
+		}
+		var v [3]uint32
+		for i, s := range f {
+			n, err := strconv.ParseUint(s, 10, 32)
+			if err != nil {
+				return nil, fmt.Errorf("bad map line %q", line)
+			}
+			v[i] = uint32(n)
+		}
+		out = append(out, Mapping{ContainerID: v[0], HostID: v[1], Size: v[2]})
+	}
+	return out, nil
+}
+
 // Format gives the uid_map/gid_map text: one "%d %d %d\n" line per mapping.
 func Format(ms []Mapping) string {
 	var b strings.Builder

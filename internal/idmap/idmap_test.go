@@ -435,3 +435,22 @@ func FuzzRule(f *testing.F) {
 		}
 	})
 }
+
+func TestParse(t *testing.T) {
+	got, err := Parse("         0       1002          1\n         1     165536      65536\n")
+	want := []Mapping{{ContainerID: 0, HostID: 1002, Size: 1}, {ContainerID: 1, HostID: 165536, Size: 65536}}
+	if err != nil || !reflect.DeepEqual(got, want) {
+		t.Fatalf("Parse = %v, %v; want %v", got, err, want)
+	}
+	if again, err := Parse(Format(got)); err != nil || !reflect.DeepEqual(again, want) {
+		t.Errorf("Parse(Format(...)) = %v, %v; want %v", again, err, want)
+	}
+	for _, bad := range []string{"0 1002\n", "0 x 1\n", "0 1 2 3\n", "0 1 4294967296\n"} {
+		if _, err := Parse(bad); err == nil {
+			t.Errorf("Parse(%q) = nil error", bad)
+		}
+	}
+	if got, err := Parse(""); err != nil || len(got) != 0 {
+		t.Errorf("Parse(\"\") = %v, %v", got, err)
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"syscall"
 	"time"
@@ -171,8 +172,8 @@ func verify(ns *os.File, pid int, o Options) error {
 		if err != nil {
 			return err
 		}
-		got, err := parseMap(string(data))
-		if err != nil || !sameMaps(got, m.want) {
+		got, err := idmap.Parse(string(data))
+		if err != nil || !slices.Equal(got, m.want) {
 			return fmt.Errorf("the keeper's %s is %q, not %q", m.file, data, idmap.Format(m.want))
 		}
 	}

@@ -22,10 +22,7 @@ package keeper
 
 import (
 	"encoding/hex"
-	"fmt"
 	"hash/fnv"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/bwrap-oci/bwrap-oci/internal/idmap"
@@ -65,41 +62,4 @@ func Nested(ms []idmap.Mapping) []idmap.Mapping {
 		out[i] = idmap.Mapping{ContainerID: m.ContainerID, HostID: m.ContainerID, Size: m.Size}
 	}
 	return out
-}
-
-// parseMap reads /proc/PID/uid_map text (three decimal fields per line,
-// aligned with spaces).
-func parseMap(text string) ([]idmap.Mapping, error) {
-	var out []idmap.Mapping
-	for _, line := range strings.Split(strings.TrimSpace(text), "\n") {
-		f := strings.Fields(line)
-		if len(f) == 0 {
-			continue
-		}
-		if len(f) != 3 {
-			return nil, fmt.Errorf("bad map line %q", line)
-		}
-		var v [3]uint32
-		for i, s := range f {
-			n, err := strconv.ParseUint(s, 10, 32)
-			if err != nil {
-				return nil, fmt.Errorf("bad map line %q", line)
-			}
-			v[i] = uint32(n)
-		}
-		out = append(out, idmap.Mapping{ContainerID: v[0], HostID: v[1], Size: v[2]})
-	}
-	return out, nil
-}
-
-func sameMaps(a, b []idmap.Mapping) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }

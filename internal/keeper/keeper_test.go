@@ -44,22 +44,3 @@ func TestKey(t *testing.T) {
 		}
 	}
 }
-
-func TestParseMap(t *testing.T) {
-	got, err := parseMap("         0       1002          1\n         1     165536      65536\n")
-	want := []idmap.Mapping{{ContainerID: 0, HostID: 1002, Size: 1}, {ContainerID: 1, HostID: 165536, Size: 65536}}
-	if err != nil || !reflect.DeepEqual(got, want) {
-		t.Fatalf("parseMap = %v, %v; want %v", got, err, want)
-	}
-	if !sameMaps(got, want) || sameMaps(got, want[:1]) {
-		t.Errorf("sameMaps is wrong")
-	}
-	for _, bad := range []string{"0 1002\n", "0 x 1\n", "0 1 2 3\n", "0 1 4294967296\n"} {
-		if _, err := parseMap(bad); err == nil {
-			t.Errorf("parseMap(%q) = nil error", bad)
-		}
-	}
-	if got, err := parseMap(""); err != nil || len(got) != 0 {
-		t.Errorf("parseMap(\"\") = %v, %v", got, err)
-	}
-}

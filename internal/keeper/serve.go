@@ -146,7 +146,7 @@ func readNested(file string) ([]idmap.Mapping, error) {
 	if err != nil {
 		return nil, err
 	}
-	ms, err := parseMap(string(data))
+	ms, err := idmap.Parse(string(data))
 	if err != nil || len(ms) == 0 {
 		return nil, fmt.Errorf("%s: no map", file)
 	}
