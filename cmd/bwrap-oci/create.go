@@ -30,9 +30,8 @@ func (l *lifecycleFlags) register(cmd *cobra.Command) {
 	f.BoolVar(&l.strict, "strict", false, "fail on config fields that cannot be honoured instead of warning")
 }
 
-// prepare resolves the ID and translates the bundle.
-// prepare prepares the bundle; foreground says it is for `run` in the
-// foreground (see container.Runtime.Early).
+// prepare resolves the ID and translates the bundle; foreground says it is
+// for `run` in the foreground (see container.Runtime.Early).
 func (l *lifecycleFlags) prepare(g *globals, args []string, needState, foreground bool) (*container.Runtime, *container.Prepared, string, error) {
 	abs, err := filepath.Abs(l.bundle)
 	if err != nil {

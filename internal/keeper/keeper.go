@@ -17,7 +17,7 @@
 // while without requests (DefaultIdle). Containers do not depend on it: a
 // nested namespace keeps its parent alive.
 //
-// Everything here but Key, Nested and parseMap runs processes or sockets.
+// Everything here but Key and Nested runs processes or sockets.
 package keeper
 
 import (
