@@ -184,6 +184,12 @@ func Generate(o Options) (*Unit, error) {
 	if sig == 32 || sig == 33 {
 		return nil, fmt.Errorf("annotation %s: signal %d is reserved by the C library", StopSignalAnnotation, sig)
 	}
+	if sig == signals.RTMin {
+		// Go leaves the first real-time signal at its default action even
+		// under signal.Notify: it would end `bwrap-oci run`, and with it the
+		// container (--die-with-parent), instead of reaching the container.
+		return nil, fmt.Errorf("annotation %s: SIGRTMIN (%d) ends bwrap-oci run instead of reaching the container: choose another stop signal", StopSignalAnnotation, sig)
+	}
 	u.KillSignal = signals.Name(sig)
 	restart := o.Restart
 	if restart == "" {

@@ -129,6 +129,21 @@ func TestGenerate(t *testing.T) {
 			err:  "reserved",
 		},
 		{
+			name: "SIGRTMIN cannot be forwarded",
+			edit: func(o *Options) { o.Spec.Annotations[StopSignalAnnotation] = "RTMIN" },
+			err:  "SIGRTMIN (34) ends bwrap-oci run",
+		},
+		{
+			name: "SIGRTMIN by number",
+			edit: func(o *Options) { o.Spec.Annotations[StopSignalAnnotation] = "34" },
+			err:  "choose another stop signal",
+		},
+		{
+			name: "SIGRTMIN+1 is forwarded",
+			edit: func(o *Options) { o.Spec.Annotations[StopSignalAnnotation] = "35" },
+			want: []string{"KillSignal=SIGRTMIN+1"},
+		},
+		{
 			name: "runtime flags",
 			edit: func(o *Options) {
 				o.Root = "/run/user/1000/other"
