@@ -17,7 +17,9 @@
 #    runs (default 30); tracepoints cost microseconds and, unlike strace, let
 #    the setuid newuidmap/newgidmap work; plus strace -c's syscall summary of
 #    a single-id run;
-# 4. perf stat -r 30 of bwrap-oci run (multi-id) and of the bare bwrap call.
+# 4. perf stat -r 30 of bwrap-oci run (multi-id) and of the bare bwrap call;
+# 5. CPU time per run by process (runtime, keeper, bwrap, idle), kernel and
+#    user, from perf record -a over section 3's loops.
 #
 # Output goes to stdout and $BENCH_DIR/profile/. Environment: as run.sh
 # (BENCH_DIR, BENCH_REV), PROFILE_RUNS (hyperfine runs, default 100).
@@ -241,6 +243,33 @@ if [ "${1:-}" = --in-ns ]; then
 		echo "$what:"
 		as_user perf stat -r 30 -e task-clock,context-switches,cpu-migrations,page-faults "$@" 2>&1 >/dev/null |
 			grep -E 'task-clock|context-switches|migrations|page-faults|elapsed' | sed 's/^ */    /'
+	done
+	echo
+
+	echo "## 5. CPU time by process, system-wide ($TRACE_RUNS runs back to back, perf record -a at 4 kHz)"
+	echo
+	echo "Each sample is 0.25 ms of one CPU; kernel means the sample's instruction was in the kernel."
+	echo "bwrap-oci is the runtime (all its threads), exe its userns keeper (run from /proc/self/exe),"
+	echo "swapper the idle CPUs (perf's own start and end included). The loops are section 3's."
+	echo
+	for what in multi single bare; do
+		perf record -q -a -F 4000 -e cpu-clock -o "$P/cpu-$what.data" \
+			-- setpriv --reuid "$BUID" --regid "$BGID" --init-groups env -i $ENV sh "$P/trace-$what.sh" >/dev/null 2>&1
+		case $what in
+		multi) echo "bwrap-oci run (multi-id):" ;;
+		single) echo "bwrap-oci run (single-id):" ;;
+		bare) echo "bare bwrap (single-id):" ;;
+		esac
+		echo
+		echo "| process | CPU ms per run | of it kernel |"
+		echo "|---|---:|---:|"
+		perf script -i "$P/cpu-$what.data" -F comm,ip 2>/dev/null | awk '
+			NF >= 2 { ip = $NF; $NF = ""; sub(/ +$/, ""); sub(/^ +/, ""); c = $0
+				s[c]++; if (ip ~ /^ffff/) k[c]++ }
+			END { for (c in s) printf "%d\t%s\t%d\n", s[c], c, k[c] }' |
+			sort -rn | head -n 6 | awk -F '\t' -v n="$TRACE_RUNS" '
+			{ printf "| %s | %.2f | %.0f%% |\n", $2, $1 * 0.25 / n, 100 * $3 / $1 }'
+		echo
 	done
 	exit 0
 fi
