@@ -130,6 +130,13 @@ if [ "${1:-}" = --in-ns ]; then
 			-- setpriv --reuid "$BUID" --regid "$BGID" --init-groups env -i $ENV sh "$P/trace-$what.sh" >/dev/null 2>&1
 		perf script -i "$P/perf-$what.data" -F comm,pid,tid,time,event,trace 2>/dev/null >"$P/perf-$what.txt"
 	done
+	label() {
+		case $1 in
+		multi) echo "bwrap-oci run (multi-id):" ;;
+		single) echo "bwrap-oci run (single-id):" ;;
+		bare) echo "bare bwrap (single-id):" ;;
+		esac
+	}
 	phases() { # MODE FILE: per-run phase durations, then their medians
 		awk -v mode="$1" -v B="$B" '
 		function fld(s, k,   m) { m = s; if (!sub(".*" k "=", "", m)) return ""; sub(/ .*/, "", m); return m }
@@ -211,11 +218,7 @@ if [ "${1:-}" = --in-ns ]; then
 		}'
 	}
 	for what in multi single bare; do
-		case $what in
-		multi) echo "bwrap-oci run (multi-id):" ;;
-		single) echo "bwrap-oci run (single-id):" ;;
-		bare) echo "bare bwrap (single-id):" ;;
-		esac
+		label "$what"
 		echo
 		echo "| phase | median ms | runs |"
 		echo "|---|---:|---:|"
@@ -255,11 +258,7 @@ if [ "${1:-}" = --in-ns ]; then
 	for what in multi single bare; do
 		perf record -q -a -F 4000 -e cpu-clock -o "$P/cpu-$what.data" \
 			-- setpriv --reuid "$BUID" --regid "$BGID" --init-groups env -i $ENV sh "$P/trace-$what.sh" >/dev/null 2>&1
-		case $what in
-		multi) echo "bwrap-oci run (multi-id):" ;;
-		single) echo "bwrap-oci run (single-id):" ;;
-		bare) echo "bare bwrap (single-id):" ;;
-		esac
+		label "$what"
 		echo
 		echo "| process | CPU ms per run | of it kernel |"
 		echo "|---|---:|---:|"
