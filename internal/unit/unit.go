@@ -8,12 +8,14 @@ package unit
 
 import (
 	"fmt"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"unicode/utf8"
 
 	"github.com/bwrap-oci/bwrap-oci/internal/bwrap"
 	"github.com/bwrap-oci/bwrap-oci/internal/signals"
+	"github.com/bwrap-oci/bwrap-oci/internal/spec"
 	"github.com/bwrap-oci/bwrap-oci/internal/state"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
@@ -167,7 +169,7 @@ func Generate(o Options) (*Unit, error) {
 	if v, ok := o.Spec.Annotations[NotifyAnnotation]; ok {
 		b, err := strconv.ParseBool(v)
 		if err != nil {
-			return nil, fmt.Errorf("annotation %s=%q: want true or false", NotifyAnnotation, v)
+			return nil, annotationError(o, NotifyAnnotation, "%q: want true or false", v)
 		}
 		u.Notify = b
 	}
@@ -178,17 +180,17 @@ func Generate(o Options) (*Unit, error) {
 	if v, ok := o.Spec.Annotations[StopSignalAnnotation]; ok {
 		var err error
 		if sig, err = signals.Parse(v); err != nil {
-			return nil, fmt.Errorf("annotation %s: %v", StopSignalAnnotation, err)
+			return nil, annotationError(o, StopSignalAnnotation, "%v", err)
 		}
 	}
 	if sig == 32 || sig == 33 {
-		return nil, fmt.Errorf("annotation %s: signal %d is reserved by the C library", StopSignalAnnotation, sig)
+		return nil, annotationError(o, StopSignalAnnotation, "signal %d is reserved by the C library", sig)
 	}
 	if sig == signals.RTMin {
 		// Go leaves the first real-time signal at its default action even
 		// under signal.Notify: it would end `bwrap-oci run`, and with it the
 		// container (--die-with-parent), instead of reaching the container.
-		return nil, fmt.Errorf("annotation %s: SIGRTMIN (%d) ends bwrap-oci run instead of reaching the container: choose another stop signal", StopSignalAnnotation, sig)
+		return nil, annotationError(o, StopSignalAnnotation, "SIGRTMIN (%d) ends bwrap-oci run instead of reaching the container: choose another stop signal", sig)
 	}
 	u.KillSignal = signals.Name(sig)
 	restart := o.Restart
@@ -360,4 +362,14 @@ func quoteWord(s string, cEscapes bool) string {
 	}
 	b.WriteByte('"')
 	return b.String()
+}
+
+// annotationError says what is wrong with an annotation of the config, naming
+// the config file and the annotation's field path.
+func annotationError(o Options, key, format string, a ...any) error {
+	file := o.Config
+	if file == "" {
+		file = filepath.Join(o.Bundle, "config.json")
+	}
+	return &spec.Error{File: file, Field: "annotations." + key, Msg: fmt.Sprintf(format, a...)}
 }

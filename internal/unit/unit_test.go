@@ -125,13 +125,16 @@ func TestGenerate(t *testing.T) {
 		},
 		{
 			name: "reserved stop signal",
-			edit: func(o *Options) { o.Spec.Annotations[StopSignalAnnotation] = "32" },
-			err:  "reserved",
+			edit: func(o *Options) {
+				o.Config = "/home/u/web.json"
+				o.Spec.Annotations[StopSignalAnnotation] = "32"
+			},
+			err: "/home/u/web.json: annotations.org.opencontainers.image.stopSignal: signal 32 is reserved",
 		},
 		{
 			name: "SIGRTMIN cannot be forwarded",
 			edit: func(o *Options) { o.Spec.Annotations[StopSignalAnnotation] = "RTMIN" },
-			err:  "SIGRTMIN (34) ends bwrap-oci run",
+			err:  "/home/u/bundles/web/config.json: annotations.org.opencontainers.image.stopSignal: SIGRTMIN (34) ends bwrap-oci run",
 		},
 		{
 			name: "SIGRTMIN by number",
