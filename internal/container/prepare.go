@@ -92,11 +92,7 @@ func (rt *Runtime) prepare(bundle, configFile string) (p *Prepared, err error) {
 	var asked chan kept
 	defer func() {
 		if err != nil && asked != nil {
-			k := <-asked
-			if k.f != nil {
-				k.f.Close()
-			}
-			k.early.discard()
+			(<-asked).drop()
 		}
 	}()
 	abs, err := filepath.Abs(bundle)

@@ -308,8 +308,7 @@ func (rt *Runtime) create(p *Prepared, o RunOptions, m mode) (st *started, err e
 		k := <-asked
 		asked = nil
 		if k.f != nil {
-			k.f.Close()
-			k.early.discard() // it joins the keeper's namespace
+			k.drop() // its early bwrap joins the keeper's namespace
 		} else {
 			e = k.early
 		}
@@ -320,28 +319,17 @@ func (rt *Runtime) create(p *Prepared, o RunOptions, m mode) (st *started, err e
 			asked <- kept{f: f, err: err}
 		}()
 	}
+	defer func() {
+		if asked != nil { // a failure before the answer was used
+			(<-asked).drop()
+		}
+	}()
 	c, err := rt.store().Create(o.ID)
 	if err != nil {
-		if asked != nil {
-			k := <-asked
-			if k.f != nil {
-				k.f.Close()
-			}
-			k.early.discard()
-		}
 		return nil, err
 	}
 	trace("state dir created")
 	var cleanup []func()
-	defer func() {
-		if asked != nil { // a failure before the answer was used
-			k := <-asked
-			if k.f != nil {
-				k.f.Close()
-			}
-			k.early.discard()
-		}
-	}()
 	var hookRec *state.State // set once the container exists: a failure runs poststop
 	defer func() {
 		for _, f := range cleanup {
@@ -884,6 +872,14 @@ type kept struct {
 	f     *os.File
 	err   error
 	early *early
+}
+
+// drop closes an answer that will not be used, and ends its early bwrap.
+func (k kept) drop() {
+	if k.f != nil {
+		k.f.Close()
+	}
+	k.early.discard()
 }
 
 // keptUserNS returns the user namespace the keeper gave (asked), or, when
