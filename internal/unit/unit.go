@@ -184,7 +184,7 @@ func Generate(o Options) (*Unit, error) {
 		}
 	}
 	if sig == 32 || sig == 33 {
-		return nil, annotationError(o, StopSignalAnnotation, "signal %d is reserved by the C library", sig)
+		return nil, annotationError(o, StopSignalAnnotation, "signal %d is reserved by the C library: choose another stop signal", sig)
 	}
 	if sig == signals.RTMin {
 		// Go leaves the first real-time signal at its default action even
