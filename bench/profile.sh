@@ -19,10 +19,13 @@
 #    a single-id run;
 # 4. perf stat -r 30 of bwrap-oci run (multi-id) and of the bare bwrap call;
 # 5. CPU time per run by process (runtime, keeper, bwrap, idle), kernel and
-#    user, from perf record -a over section 3's loops.
+#    user, from perf record -a over section 3's loops;
+# 6. the network namespace lever: bwrap started in a network namespace made
+#    ahead of time against making its own (bench/netns-lever.c, built with gcc).
 #
 # Output goes to stdout and $BENCH_DIR/profile/. Environment: as run.sh
-# (BENCH_DIR, BENCH_REV), PROFILE_RUNS (hyperfine runs, default 100).
+# (BENCH_DIR, BENCH_REV), PROFILE_RUNS (hyperfine runs, default 100),
+# PROFILE_NETNS_BLOCKS (section 6's blocks per arm, default 8).
 set -eu
 
 W=${BENCH_DIR:-/var/tmp/bwrap-oci-bench}
@@ -32,6 +35,7 @@ T=$W/bin/benchtool
 BUNDLES=$W/bundles
 RUNS=${PROFILE_RUNS:-100}
 TRACE_RUNS=${PROFILE_TRACE_RUNS:-30}
+NETNS_BLOCKS=${PROFILE_NETNS_BLOCKS:-8}
 
 if [ "${1:-}" = --in-ns ]; then
 	# root, inside the private mount namespace
@@ -270,6 +274,22 @@ if [ "${1:-}" = --in-ns ]; then
 			{ printf "| %s | %.2f | %.0f%% |\n", $2, $1 * 0.25 / n, 100 * $3 / $1 }'
 		echo
 	done
+
+	echo "## 6. The network namespace lever (bench/netns-lever.c, $NETNS_BLOCKS blocks of 30 runs per arm)"
+	echo
+	echo "bwrap started three ways from a C parent, each block with namespaces made before it, as the"
+	echo "userns keeper makes them ahead of a run (see the header of bench/netns-lever.c). What the"
+	echo "container sees, one run each (capabilities, descriptors, loopback):"
+	echo
+	OPTS=$(echo "$BARE" | sed 's/ --unshare-user --uid [0-9]* --gid [0-9]* / /; s| -- /bin/true$||')
+	eval "set -- $OPTS"
+	as_user "$P/netns-lever" -check 1 1 "$@" -- /bin/sh -c \
+		'grep -E "^Cap(Eff|Bnd)" /proc/self/status | tr "\t\n" "  "; echo "fds: $(ls /proc/self/fd | tr "\n" " ")"; ip -o link show lo | cut -d" " -f2-3' |
+		sed 's/^/    /'
+	echo
+	echo "| arm | median ms | p25 ms | runs |"
+	echo "|---|---:|---:|---:|"
+	as_user "$P/netns-lever" "$NETNS_BLOCKS" 30 "$@" -- /bin/true
 	exit 0
 fi
 
@@ -278,13 +298,14 @@ fi
 	exit 1
 }
 cd "$(dirname "$0")/.."
-command -v strace >/dev/null 2>&1 && command -v perf >/dev/null 2>&1 || {
+command -v strace >/dev/null 2>&1 && command -v perf >/dev/null 2>&1 && command -v gcc >/dev/null 2>&1 || {
 	export DEBIAN_FRONTEND=noninteractive
 	apt-get update -q >/dev/null
-	apt-get install -y -q --no-install-recommends strace linux-perf >/dev/null
+	apt-get install -y -q --no-install-recommends strace linux-perf gcc libc6-dev >/dev/null
 }
 BENCH_SETUP_ONLY=1 sh bench/run.sh
 mkdir -p "$P"
+gcc -O2 -Wall -o "$P/netns-lever" bench/netns-lever.c
 . "$W/env.sh"
 chown "$BUID:$BGID" "$P"
 echo "# bwrap-oci profile ($(date -u '+%Y-%m-%d %H:%M UTC'), bwrap-oci $REVDESC)"
@@ -292,4 +313,4 @@ echo
 # shellcheck disable=SC2016
 nice -n "${BENCH_NICE:--10}" unshare -m sh -c '
 	if mountpoint -q /sys/fs/cgroup/unified; then umount /sys/fs/cgroup/unified || exit 1; fi
-	shift; exec "$@"' sh -- env BENCH_DIR="$W" PROFILE_RUNS="$RUNS" PROFILE_TRACE_RUNS="$TRACE_RUNS" sh "$(pwd)/bench/profile.sh" --in-ns | tee "$P/profile.md"
+	shift; exec "$@"' sh -- env BENCH_DIR="$W" PROFILE_RUNS="$RUNS" PROFILE_TRACE_RUNS="$TRACE_RUNS" PROFILE_NETNS_BLOCKS="$NETNS_BLOCKS" sh "$(pwd)/bench/profile.sh" --in-ns | tee "$P/profile.md"
